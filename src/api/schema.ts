@@ -1,0 +1,363 @@
+// The ImageBuild API (bib.dev/v1alpha1). This zod schema is the single source of truth: the CRD's
+// openAPIV3Schema is generated from it (`npm run generate`), the hooks and `bib validate` parse with
+// it. Objects are strict so that a typo is an error here, as kubectl's strict field validation makes
+// it one on apply. Rules the API server must also enforce carry a CEL rule in their meta.
+import { z } from "zod";
+import { QUANTITY_PATTERN, quantityToBytes } from "./quantity.js";
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+// Debian-style package names, optionally pinned (`name=version`) or with an arch qualifier.
+const PACKAGE = /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$/;
+// OCI references: [registry[:port]/]path[:tag][@sha256:digest], lower-case path components.
+const IMAGE_REF =
+  /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+const REPOSITORY =
+  /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const AWS_ACCOUNT = /^\d{12}$/;
+const SUITE = /^[a-z][a-z0-9-]*$/;
+const MODE = /^0?[0-7]{3,4}$/;
+const GO_DURATION_FREE_SECONDS = { min: 1, max: 7 * 24 * 3600 };
+
+/** Template variables allowed in `publish.aws.name`; see README "AMI names". */
+export const AMI_NAME_VARS = ["Name", "Namespace", "BuildID", "Timestamp", "Date"] as const;
+const AMI_NAME_TEMPLATE_VAR = /\{\{\s*\.([A-Za-z]+)\s*\}\}/g;
+
+const name = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(DNS1123_SUBDOMAIN, `must be a valid ${what} name (lower-case DNS-1123 subdomain)`);
+
+const key = z.string().min(1).max(253).regex(CONFIG_KEY, "must consist of alphanumerics, '-', '_' or '.'");
+
+const secretKeyRef = z.strictObject({ name: name("Secret"), key });
+const configMapKeyRef = z.strictObject({ name: name("ConfigMap"), key });
+const credentialsSecretRef = z.strictObject({ name: name("Secret") });
+
+const url = (schemes: string[]) =>
+  z
+    .string()
+    .max(2048)
+    .refine((value) => {
+      try {
+        return schemes.includes(new URL(value).protocol.replace(/:$/, ""));
+      } catch {
+        return false;
+      }
+    }, `must be a URL with scheme ${schemes.join(" or ")}`);
+
+const cel = (rule: string, message: string) => ({ "x-kubernetes-validations": [{ rule, message }] });
+
+/** Fields of `object` of which exactly one must be set: a zod refinement plus the matching CEL rule. */
+function exactlyOneOf<T extends z.ZodObject>(object: T, fields: string[]) {
+  const message = `exactly one of ${fields.join(", ")} must be set`;
+  return object
+    .superRefine((value, ctx) => {
+      const set = fields.filter((f) => (value as Record<string, unknown>)[f] !== undefined);
+      if (set.length !== 1) ctx.addIssue({ code: "custom", message: `${message} (found ${set.length})` });
+    })
+    .meta(cel(`[${fields.map((f) => `has(self.${f})`).join(", ")}].filter(x, x).size() == 1`, message));
+}
+
+const quantity = z
+  .union([z.string().regex(new RegExp(QUANTITY_PATTERN), "must be a quantity such as 8Gi"), z.int().min(0)])
+  .meta({ "x-kubernetes-int-or-string": true });
+
+export const baseSchema = exactlyOneOf(
+  z.strictObject({
+    image: z.string().max(512).regex(IMAGE_REF, "must be an OCI image reference").optional(),
+    debootstrap: z
+      .strictObject({
+        suite: z.string().max(63).regex(SUITE, "must be a Debian suite or codename such as bookworm"),
+        mirror: url(["http", "https", "file"]).optional(),
+        variant: z.enum(["minbase", "buildd", "fakechroot"]).optional(),
+        include: z.array(z.string().max(128).regex(PACKAGE, "must be a package name")).max(500).optional(),
+      })
+      .optional(),
+    tarball: z
+      .strictObject({
+        url: url(["http", "https", "file"]),
+        sha256: z.string().regex(SHA256, "must be 64 lower-case hex digits"),
+      })
+      .optional(),
+  }),
+  ["image", "debootstrap", "tarball"],
+);
+
+const fileSchema = z.strictObject({
+  path: z
+    .string()
+    .max(4096)
+    .regex(/^\/[^\0]*$/, "must be an absolute path")
+    .refine((p) => !p.split("/").includes(".."), "must not contain '..'")
+    .refine((p) => !p.endsWith("/"), "must name a file, not a directory"),
+  content: z.string().max(512 * 1024),
+  mode: z.string().regex(MODE, "must be an octal mode such as 0644").optional(),
+});
+
+const ansibleSchema = exactlyOneOf(
+  z.strictObject({
+    playbook: z.string().min(1).max(512 * 1024).optional(),
+    configMapRef: configMapKeyRef.optional(),
+    git: z
+      .strictObject({
+        url: url(["https", "http", "ssh", "git", "file"]),
+        ref: z
+          .string()
+          .max(255)
+          .regex(/^[\w./-]+$/, "must be a branch, tag or commit")
+          .optional(),
+        path: z
+          .string()
+          .max(1024)
+          .regex(/^[^/\0][^\0]*$/, "must be a path relative to the repository root")
+          .refine((p) => !p.split("/").includes(".."), "must not contain '..'"),
+      })
+      .optional(),
+    extraVars: z.record(z.string(), z.unknown()).meta({ "x-kubernetes-preserve-unknown-fields": true }).optional(),
+    extraVarsSecretRef: secretKeyRef.optional(),
+  }),
+  ["playbook", "configMapRef", "git"],
+);
+
+const shellSchema = z.strictObject({ script: z.string().min(1).max(512 * 1024) });
+
+const provisionerSchema = exactlyOneOf(
+  z.strictObject({
+    name: z.string().max(63).regex(DNS1123_LABEL, "must be a lower-case DNS-1123 label").optional(),
+    ansible: ansibleSchema.optional(),
+    shell: shellSchema.optional(),
+  }),
+  ["ansible", "shell"],
+);
+
+export const FORMATS = ["qcow2", "raw", "vmdk", "vhd", "tgz"] as const;
+export type Format = (typeof FORMATS)[number];
+
+export const MIN_DISK_BYTES = 512 * 2 ** 20;
+export const MAX_DISK_BYTES = 2 * 2 ** 40;
+
+const diskSchema = z.strictObject({
+  size: quantity
+    .refine((q) => {
+      const bytes = quantityToBytes(q);
+      return bytes !== undefined && bytes >= MIN_DISK_BYTES && bytes <= MAX_DISK_BYTES;
+    }, "must be between 512Mi and 2Ti")
+    .default("4Gi"),
+  filesystem: z.enum(["ext4", "xfs"]).default("ext4"),
+  bootMode: z.enum(["uefi", "bios", "hybrid"]).default("uefi"),
+});
+
+const validateSchema = z.strictObject({
+  boot: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      timeoutSeconds: z.int().min(30).max(3600).default(600),
+      expect: z.array(z.string().min(1).max(256)).max(32).default(["login:"]),
+    })
+    .prefault({}),
+});
+
+const amiName = z
+  .string()
+  .min(3)
+  .max(128)
+  .superRefine((template, ctx) => {
+    for (const [, variable] of template.matchAll(AMI_NAME_TEMPLATE_VAR)) {
+      if (!(AMI_NAME_VARS as readonly string[]).includes(variable!)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `unknown template variable {{.${variable}}}; known: ${AMI_NAME_VARS.map((v) => `{{.${v}}}`).join(", ")}`,
+        });
+      }
+    }
+    const literal = template.replace(AMI_NAME_TEMPLATE_VAR, "x");
+    if (!/^[a-zA-Z0-9()[\]./\-_'@ ]+$/.test(literal)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "AMI names may contain only letters, digits, spaces and ( ) [ ] . / - _ ' @",
+      });
+    }
+  });
+
+const publishSchema = z.strictObject({
+  volume: z
+    .strictObject({
+      claimName: name("PersistentVolumeClaim"),
+      path: z
+        .string()
+        .max(1024)
+        .refine((p) => !p.split("/").includes(".."), "must not contain '..'")
+        .default(""),
+    })
+    .optional(),
+  s3: z
+    .strictObject({
+      bucket: z
+        .string()
+        .min(3)
+        .max(63)
+        .regex(/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/, "must be a valid S3 bucket name"),
+      prefix: z.string().max(512).default(""),
+      region: z.string().regex(AWS_REGION, "must be an AWS region such as us-east-1").optional(),
+      endpoint: url(["http", "https"]).optional(),
+      forcePathStyle: z.boolean().optional(),
+      credentialsSecretRef: credentialsSecretRef.optional(),
+    })
+    .optional(),
+  oci: z
+    .strictObject({
+      repository: z.string().max(255).regex(REPOSITORY, "must be a repository such as registry/path/name"),
+      tag: z.string().regex(TAG, "must be a valid tag").default("latest"),
+      insecure: z.boolean().default(false),
+      credentialsSecretRef: credentialsSecretRef.optional(),
+    })
+    .optional(),
+  aws: z
+    .strictObject({
+      region: z.string().regex(AWS_REGION, "must be an AWS region such as us-east-1"),
+      name: amiName,
+      description: z.string().max(255).optional(),
+      architecture: z.enum(["x86_64", "arm64"]).default("x86_64"),
+      bootMode: z.enum(["uefi", "legacy-bios", "uefi-preferred"]).default("uefi"),
+      copyToRegions: z.array(z.string().regex(AWS_REGION, "must be an AWS region")).max(32).default([]),
+      shareWithAccounts: z
+        .array(z.string().regex(AWS_ACCOUNT, "must be a 12-digit AWS account id"))
+        .max(100)
+        .default([]),
+      public: z.boolean().default(false),
+      tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
+      credentialsSecretRef: credentialsSecretRef.optional(),
+    })
+    .optional(),
+});
+
+const tolerationSchema = z.strictObject({
+  key: z.string().max(317).optional(),
+  operator: z.enum(["Exists", "Equal"]).optional(),
+  value: z.string().max(63).optional(),
+  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
+  tolerationSeconds: z.int().optional(),
+});
+
+const builderSchema = z.strictObject({
+  image: z.string().max(512).regex(IMAGE_REF, "must be an OCI image reference").optional(),
+  resources: z
+    .strictObject({
+      requests: z.record(z.string(), quantity).optional(),
+      limits: z.record(z.string(), quantity).optional(),
+    })
+    .optional(),
+  nodeSelector: z.record(z.string(), z.string()).default({}),
+  tolerations: z.array(tolerationSchema).default([]),
+  serviceAccountName: z
+    .string()
+    .max(253)
+    .refine((s) => s === "" || DNS1123_SUBDOMAIN.test(s), "must be a valid ServiceAccount name")
+    .default(""),
+  timeoutSeconds: z.int().min(GO_DURATION_FREE_SECONDS.min).max(GO_DURATION_FREE_SECONDS.max).default(3600),
+  retries: z.int().min(0).max(10).default(0),
+  cacheClaimName: name("PersistentVolumeClaim").optional(),
+});
+
+export const imageBuildSpecSchema = z
+  .strictObject({
+    base: baseSchema,
+    packages: z.array(z.string().max(128).regex(PACKAGE, "must be a package name")).max(1000).default([]),
+    files: z.array(fileSchema).max(256).default([]),
+    provisioners: z.array(provisionerSchema).max(64).default([]),
+    kernel: z.strictObject({ cmdline: z.array(z.string().min(1).max(1024)).max(64).default([]) }).prefault({}),
+    disk: diskSchema.prefault({}),
+    formats: z
+      .array(z.enum(FORMATS))
+      .min(1)
+      .max(FORMATS.length)
+      .refine((f) => new Set(f).size === f.length, "must not list a format twice")
+      .meta(cel("self.all(f, self.exists_one(g, g == f))", "must not list a format twice"))
+      .default(["qcow2"]),
+    validate: validateSchema.prefault({}),
+    publish: publishSchema.prefault({}),
+    builder: builderSchema.prefault({}),
+    deletionPolicy: z.enum(["Retain", "Delete"]).default("Retain"),
+  })
+  .superRefine((spec, ctx) => {
+    const diskFormats = spec.formats.filter((f) => f !== "tgz");
+    if (spec.validate.boot.enabled && diskFormats.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["validate", "boot", "enabled"],
+        message: "boot validation needs a disk format (qcow2, raw, vmdk or vhd) in formats",
+      });
+    }
+    if (spec.publish.oci && !spec.formats.includes("qcow2")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["publish", "oci"],
+        message: "a containerDisk is pushed from the qcow2 artifact: add qcow2 to formats",
+      });
+    }
+    if (spec.publish.aws && !diskFormats.length) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["publish", "aws"],
+        message: "an AMI is written from the disk image: add a disk format (raw or qcow2) to formats",
+      });
+    }
+  });
+
+export type ImageBuildSpecInput = z.input<typeof imageBuildSpecSchema>;
+export type ImageBuildSpec = z.output<typeof imageBuildSpecSchema>;
+
+const artifactSchema = z.object({
+  format: z.enum(FORMATS),
+  size: z.int().min(0),
+  sha256: z.string(),
+  location: z.string(),
+});
+const imageSchema = z.object({
+  provider: z.string(),
+  region: z.string().optional(),
+  imageId: z.string().optional(),
+  snapshotId: z.string().optional(),
+  name: z.string().optional(),
+  digest: z.string().optional(),
+});
+export type StatusArtifact = z.infer<typeof artifactSchema>;
+export type StatusImage = z.infer<typeof imageSchema>;
+
+/** The builder's report, carried in the termination message of the build Pod's main container. */
+export const buildResultSchema = z.object({
+  artifacts: z.array(artifactSchema).default([]),
+  images: z.array(imageSchema).default([]),
+});
+export type BuildResult = z.infer<typeof buildResultSchema>;
+
+const conditionSchema = z.object({
+  type: z.string(),
+  status: z.enum(["True", "False", "Unknown"]),
+  reason: z.string(),
+  message: z.string(),
+  lastTransitionTime: z.string(),
+  observedGeneration: z.int().optional(),
+});
+
+export const imageBuildStatusSchema = z.object({
+  phase: z.enum(["Pending", "Building", "Succeeded", "Failed", "Deleting"]).optional(),
+  stage: z.enum(["base", "provision", "package", "validate", "publish"]).optional(),
+  buildId: z.string().optional(),
+  startTime: z.string().optional(),
+  completionTime: z.string().optional(),
+  message: z.string().optional(),
+  conditions: z.array(conditionSchema).optional(),
+  artifacts: z.array(artifactSchema).optional(),
+  images: z.array(imageSchema).optional(),
+  observedGeneration: z.int().optional(),
+});
+export type ImageBuildStatus = z.infer<typeof imageBuildStatusSchema>;
+export type Condition = z.infer<typeof conditionSchema>;
