@@ -6,7 +6,12 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["test/unit/**/*.test.ts", "test/http/**/*.test.ts", "test/lifecycle/**/*.test.ts"],
+          include: [
+            "test/unit/**/*.test.ts",
+            "test/http/**/*.test.ts",
+            "test/integration/**/*.test.ts",
+            "test/lifecycle/**/*.test.ts",
+          ],
           testTimeout: 30_000,
         },
       },

@@ -22,7 +22,8 @@ export const QUANTITY_PATTERN = QUANTITY.source;
 
 /** Bytes for a quantity such as `8Gi` or `500M`, or undefined when it is not one. */
 export function quantityToBytes(quantity: string | number): number | undefined {
-  if (typeof quantity === "number") return Number.isSafeInteger(quantity) && quantity >= 0 ? quantity : undefined;
+  if (typeof quantity === "number")
+    return Number.isSafeInteger(quantity) && quantity >= 0 ? quantity : undefined;
   const match = QUANTITY.exec(quantity);
   if (!match) return undefined;
   const bytes = Math.ceil(Number(match[1]) * (MULTIPLIER[match[2] ?? ""] ?? NaN));

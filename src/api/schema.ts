@@ -44,13 +44,16 @@ const url = (schemes: string[]) =>
   z
     .string()
     .max(2048)
-    .refine((value) => {
-      try {
-        return schemes.includes(new URL(value).protocol.replace(/:$/, ""));
-      } catch {
-        return false;
-      }
-    }, `must be a URL with scheme ${schemes.join(" or ")}`);
+    .refine(
+      (value) => {
+        try {
+          return schemes.includes(new URL(value).protocol.replace(/:$/, ""));
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL with scheme ${schemes.join(" or ")}`,
+    );
 
 const cel = (rule: string, message: string) => ({ "x-kubernetes-validations": [{ rule, message }] });
 
@@ -103,7 +106,11 @@ const fileSchema = z.strictObject({
 
 const ansibleSchema = exactlyOneOf(
   z.strictObject({
-    playbook: z.string().min(1).max(512 * 1024).optional(),
+    playbook: z
+      .string()
+      .min(1)
+      .max(512 * 1024)
+      .optional(),
     configMapRef: configMapKeyRef.optional(),
     git: z
       .strictObject({
@@ -120,13 +127,21 @@ const ansibleSchema = exactlyOneOf(
           .refine((p) => !p.split("/").includes(".."), "must not contain '..'"),
       })
       .optional(),
-    extraVars: z.record(z.string(), z.unknown()).meta({ "x-kubernetes-preserve-unknown-fields": true }).optional(),
+    extraVars: z
+      .record(z.string(), z.unknown())
+      .meta({ "x-kubernetes-preserve-unknown-fields": true })
+      .optional(),
     extraVarsSecretRef: secretKeyRef.optional(),
   }),
   ["playbook", "configMapRef", "git"],
 );
 
-const shellSchema = z.strictObject({ script: z.string().min(1).max(512 * 1024) });
+const shellSchema = z.strictObject({
+  script: z
+    .string()
+    .min(1)
+    .max(512 * 1024),
+});
 
 const provisionerSchema = exactlyOneOf(
   z.strictObject({
@@ -272,7 +287,9 @@ export const imageBuildSpecSchema = z
     packages: z.array(z.string().max(128).regex(PACKAGE, "must be a package name")).max(1000).default([]),
     files: z.array(fileSchema).max(256).default([]),
     provisioners: z.array(provisionerSchema).max(64).default([]),
-    kernel: z.strictObject({ cmdline: z.array(z.string().min(1).max(1024)).max(64).default([]) }).prefault({}),
+    kernel: z
+      .strictObject({ cmdline: z.array(z.string().min(1).max(1024)).max(64).default([]) })
+      .prefault({}),
     disk: diskSchema.prefault({}),
     formats: z
       .array(z.enum(FORMATS))

@@ -35,7 +35,9 @@ export function fieldErrors(error: z.ZodError, root: string): FieldError[] {
 
 export function validateSpec(spec: unknown): SpecValidation {
   const parsed = imageBuildSpecSchema.safeParse(spec ?? undefined);
-  return parsed.success ? { ok: true, spec: parsed.data } : { ok: false, errors: fieldErrors(parsed.error, "spec") };
+  return parsed.success
+    ? { ok: true, spec: parsed.data }
+    : { ok: false, errors: fieldErrors(parsed.error, "spec") };
 }
 
 export function describeErrors(errors: FieldError[]): string {

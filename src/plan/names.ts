@@ -17,7 +17,10 @@ function sha256Hex(text: string): string {
  * not matter; metadata other than that annotation does not enter.
  */
 export function computeBuildId(spec: unknown, rebuild: string | undefined): string {
-  return sha256Hex(canonicalJson({ v: 1, spec: spec ?? null, rebuild: rebuild ?? "" })).slice(0, BUILD_ID_LENGTH);
+  return sha256Hex(canonicalJson({ v: 1, spec: spec ?? null, rebuild: rebuild ?? "" })).slice(
+    0,
+    BUILD_ID_LENGTH,
+  );
 }
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

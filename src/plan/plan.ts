@@ -95,8 +95,7 @@ export interface BuildPlan {
 }
 
 export type PlanResult =
-  | { ok: true; plan: BuildPlan; buildId: string }
-  | { ok: false; errors: FieldError[]; buildId: string };
+  { ok: true; plan: BuildPlan; buildId: string } | { ok: false; errors: FieldError[]; buildId: string };
 
 export function rebuildAnnotation(parent: ParentObject): string | undefined {
   return parent.metadata.annotations?.[ANNOTATION_REBUILD];

@@ -26,7 +26,12 @@ export function stageContainers(plan: Pick<BuildPlan, "base" | "validate">): {
     // The kubelet pulls the base image; a static copier injected from the builder image copies its
     // filesystem into the workspace, so the base image needs no shell or tools of its own.
     init.push({ name: "inject-tools", stage: "base", image: "builder", command: bib("inject-tools") });
-    init.push({ name: "base", stage: "base", image: plan.base.image, command: [`${TOOLS_DIR}/bib-copy-rootfs`] });
+    init.push({
+      name: "base",
+      stage: "base",
+      image: plan.base.image,
+      command: [`${TOOLS_DIR}/bib-copy-rootfs`],
+    });
   } else {
     init.push({ name: "base", stage: "base", image: "builder", command: bib("base") });
   }
