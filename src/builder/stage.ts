@@ -1,0 +1,41 @@
+import path from "node:path";
+import type { Logger } from "pino";
+import type { Stage } from "../api/constants.js";
+import type { BuildPlan } from "../plan/plan.js";
+import type { Progress } from "../publish/types.js";
+
+/** Everything a stage may use; the same for `bib build` on one machine and for the build Pod. */
+export interface StageContext {
+  plan: BuildPlan;
+  /** `plan.json` and the asset files beside it. */
+  planDir: string;
+  /** Holds `rootfs/`, `artifacts/` and `state/` (see `workspacePaths`). */
+  workspace: string;
+  secretsDir: string;
+  /** ConfigMaps referenced by the spec, one directory per ConfigMap, one file per key. */
+  configMapsDir: string;
+  /** Package cache shared across builds (apt archives); absent when caching is off. */
+  cacheDir?: string;
+  /** Where publish.volume's claim is mounted; locally, the output directory. */
+  volumeRoot: string;
+  /** Unix seconds of the build's start, stable across retries. */
+  timestamp: number;
+  log: Logger;
+  progress: Progress;
+  signal: AbortSignal;
+}
+
+/** One internal step of the build, reported under one of the API's five stages. */
+export interface Step {
+  name: string;
+  stage: Stage;
+  run(ctx: StageContext): Promise<void>;
+}
+
+export function workspacePaths(workspace: string) {
+  return {
+    rootfs: path.join(workspace, "rootfs"),
+    artifacts: path.join(workspace, "artifacts"),
+    state: path.join(workspace, "state"),
+  };
+}
