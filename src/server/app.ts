@@ -1,0 +1,206 @@
+// The hook service as an Express app, built by a function and never listening itself, so that HTTP
+// tests need no port. Each hook route parses Metacontroller's envelope once (400 naming the zod
+// issue paths), calls the pure hook function with the parsed value, and answers 200 with the whole
+// response or 500 with a short message: Metacontroller treats a 200 as the complete desired state
+// and deletes every observed child missing from it, so a partial 200 would be destructive, while any
+// non-200 only makes it retry with backoff (Metacontroller docs, "Sync Hook Response").
+import { randomUUID } from "node:crypto";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { Logger } from "pino";
+import type { z } from "zod";
+import {
+  customizeRequestSchema,
+  syncRequestSchema,
+  type CustomizeRequest,
+  type CustomizeResponse,
+  type SyncRequest,
+  type SyncResponse,
+} from "../hooks/types.js";
+import { bearerChecker } from "./auth.js";
+import type { Metrics, Outcome } from "./metrics.js";
+
+export interface HookFunctions {
+  customize(req: CustomizeRequest): CustomizeResponse;
+  sync(req: SyncRequest, now: Date): SyncResponse;
+  finalize(req: SyncRequest, now: Date): SyncResponse;
+}
+
+export interface AppOptions {
+  hooks: HookFunctions;
+  logger: Logger;
+  metrics: Metrics;
+  /** Expected bearer token; when set, every hook route answers 401 without it. */
+  auth?: { token: string } | undefined;
+  /** Readiness: false while shutting down, so the Service stops routing to this replica. */
+  isReady?: () => boolean;
+  clock?: () => Date;
+}
+
+/**
+ * Express's default JSON limit (100 kB) answers 413, which Metacontroller retries forever. A sync
+ * request carries the parent, every child and related object (each at most ~1.5 MiB in etcd).
+ */
+export const BODY_LIMIT = "32mb";
+
+type HookName = "customize" | "sync" | "finalize";
+
+export function createApp(opts: AppOptions) {
+  const { hooks, logger, metrics } = opts;
+  const clock = opts.clock ?? (() => new Date());
+  const isReady = opts.isReady ?? (() => true);
+  const authorized = opts.auth ? bearerChecker(opts.auth.token) : undefined;
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", (_req, res) => {
+    if (isReady()) res.json({ status: "ready" });
+    else res.status(503).json({ status: "shutting down" });
+  });
+  app.get("/metrics", async (_req, res, next) => {
+    try {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  const route = <S extends z.ZodType>(name: HookName, schema: S, call: (body: z.output<S>) => unknown) => {
+    app.post(
+      `/${name}`,
+      (req, res, next) => {
+        if (!authorized || authorized(req.get("authorization"))) return next();
+        metrics.requests.inc({ hook: name, outcome: "unauthorized" });
+        requestLogger(logger, req, name).warn({ status: 401 }, "unauthorized hook request");
+        res.status(401).set("WWW-Authenticate", "Bearer").json({ error: "unauthorized" });
+      },
+      express.json({ limit: BODY_LIMIT, strict: true, type: () => true }),
+      (req, res) => handle(name, schema, call, req, res),
+    );
+  };
+
+  const handle = <S extends z.ZodType>(
+    name: HookName,
+    schema: S,
+    call: (body: z.output<S>) => unknown,
+    req: Request,
+    res: Response,
+  ) => {
+    const started = process.hrtime.bigint();
+    const log = requestLogger(logger, req, name, req.body);
+    const finish = (status: number, outcome: Outcome, body: string) => {
+      metrics.requests.inc({ hook: name, outcome });
+      metrics.duration.observe({ hook: name }, Number(process.hrtime.bigint() - started) / 1e9);
+      res.status(status).type("application/json").send(body);
+    };
+
+    const parsed = schema.safeParse(req.body);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${formatPath(i.path)}: ${issueMessage(i)}`);
+      log.warn({ status: 400, issues }, "bad hook request");
+      return finish(400, "bad_request", JSON.stringify({ error: "invalid request", issues }));
+    }
+
+    let body: string;
+    let response: Record<string, unknown>;
+    try {
+      response = pickResponse(name, call(parsed.data));
+      // Serialise before answering: a failure here must become a 500, never a partial 200.
+      body = JSON.stringify(response);
+    } catch (err) {
+      log.error({ err: errorSummary(err), status: 500 }, "hook failed");
+      return finish(500, "error", JSON.stringify({ error: `internal error in ${name} hook` }));
+    }
+    const buildId = (response.status as { buildId?: unknown } | undefined)?.buildId;
+    const done = typeof buildId === "string" ? log.child({ buildId }) : log;
+    done.debug({ request: req.body, response }, "hook exchange");
+    done.info(
+      { status: 200, children: (response.children as unknown[] | undefined)?.length },
+      "hook answered",
+    );
+    finish(200, "ok", body);
+  };
+
+  route("customize", customizeRequestSchema, (body) => hooks.customize(body));
+  route("sync", syncRequestSchema, (body) => hooks.sync(body, clock()));
+  route("finalize", syncRequestSchema, (body) => hooks.finalize(body, clock()));
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: "not found" });
+  });
+
+  // Body-parser errors (invalid JSON, too large) and anything thrown outside the hook call.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const hook = hookOf(req.path);
+    const e = err as { type?: string; status?: number };
+    if (e.type === "entity.parse.failed" || e.type === "encoding.unsupported") {
+      if (hook) metrics.requests.inc({ hook, outcome: "bad_request" });
+      requestLogger(logger, req, hook ?? req.path).warn({ status: 400 }, "invalid JSON");
+      res.status(400).json({ error: "invalid JSON body" });
+      return;
+    }
+    const status = typeof e.status === "number" && e.status >= 400 && e.status < 500 ? e.status : 500;
+    if (hook) metrics.requests.inc({ hook, outcome: status === 500 ? "error" : "bad_request" });
+    requestLogger(logger, req, hook ?? req.path).error({ err: errorSummary(err), status }, "request failed");
+    res.status(status).json({ error: status === 500 ? "internal error" : "bad request" });
+  });
+
+  return app;
+}
+
+function hookOf(path: string): HookName | undefined {
+  const name = path.replace(/^\//, "");
+  return name === "customize" || name === "sync" || name === "finalize" ? name : undefined;
+}
+
+/** A child logger carrying a request id and, once parsed, the parent's namespace and name. */
+function requestLogger(logger: Logger, req: Request, hook: string, body?: unknown): Logger {
+  const header = req.get("x-request-id");
+  const requestId = header && header.length <= 128 ? header : randomUUID();
+  const meta = (body as { parent?: { metadata?: { name?: unknown; namespace?: unknown } } } | undefined)
+    ?.parent?.metadata;
+  return logger.child({
+    requestId,
+    hook,
+    ...(typeof meta?.namespace === "string" ? { namespace: meta.namespace } : {}),
+    ...(typeof meta?.name === "string" ? { name: meta.name } : {}),
+  });
+}
+
+/**
+ * Only the fields Metacontroller's response types declare: v2 hooks decode strictly and reject any
+ * unknown top-level field (Metacontroller docs, "Hook versions").
+ */
+function pickResponse(hook: HookName, value: unknown): Record<string, unknown> {
+  if (typeof value !== "object" || value === null) throw new Error(`${hook} returned no object`);
+  const v = value as Record<string, unknown>;
+  const keys =
+    hook === "customize" ? ["relatedResources"] : ["status", "children", "resyncAfterSeconds", "finalized"];
+  return Object.fromEntries(keys.filter((k) => v[k] !== undefined).map((k) => [k, v[k]]));
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return "(body)";
+  return path
+    .map((p) => (typeof p === "number" ? `[${p}]` : String(p)))
+    .join(".")
+    .replace(/\.\[/g, "[");
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  // "required" reads better than zod's "expected string, received undefined" for a missing field.
+  if (issue.code === "invalid_type" && /received undefined/.test(issue.message)) return "required";
+  return issue.message;
+}
+
+/** For the log only (never the response body): the stack locates a bug; no cause chain or data. */
+function errorSummary(err: unknown): { type: string; message: string; stack?: string } {
+  if (err instanceof Error) {
+    return { type: err.name, message: err.message.slice(0, 500), ...(err.stack ? { stack: err.stack } : {}) };
+  }
+  return { type: typeof err, message: String(err).slice(0, 500) };
+}
