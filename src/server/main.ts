@@ -2,7 +2,7 @@
 // `bib serve` wires the real hooks, config and logger into this; tests and the lifecycle harness
 // start it on an ephemeral loopback port.
 import { once } from "node:events";
-import type { Server } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "pino";
@@ -50,7 +50,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   let closing: Promise<void> | undefined;
   // A keep-alive connection whose request was in flight at close() becomes idle only afterwards;
   // close it then (and tell the client) instead of waiting for the client's idle timeout.
-  server.prependListener("request", (_req, res: import("node:http").ServerResponse) => {
+  server.prependListener("request", (_req, res: ServerResponse) => {
     if (closing) res.setHeader("connection", "close");
     res.on("finish", () => {
       if (closing) setImmediate(() => server.closeIdleConnections());
