@@ -40,10 +40,13 @@ const secretKeyRef = z.strictObject({ name: name("Secret"), key });
 const configMapKeyRef = z.strictObject({ name: name("ConfigMap"), key });
 const credentialsSecretRef = z.strictObject({ name: name("Secret") });
 
+// The CRD cannot run `new URL`; it gets a pattern on the scheme so the API server rejects the same
+// scheme mistakes (zod's refine, which also checks the URL parses, stays the stricter check).
 const url = (schemes: string[]) =>
   z
     .string()
     .max(2048)
+    .meta({ pattern: `^(${schemes.join("|")}):` })
     .refine(
       (value) => {
         try {
@@ -55,7 +58,13 @@ const url = (schemes: string[]) =>
       `must be a URL with scheme ${schemes.join(" or ")}`,
     );
 
-const cel = (rule: string, message: string) => ({ "x-kubernetes-validations": [{ rule, message }] });
+interface CelRule {
+  rule: string;
+  message: string;
+  /** Kubernetes >= 1.28: the field the error is reported on, relative to the rule's node. */
+  fieldPath?: string;
+}
+const cel = (...rules: CelRule[]) => ({ "x-kubernetes-validations": rules });
 
 /** Fields of `object` of which exactly one must be set: a zod refinement plus the matching CEL rule. */
 function exactlyOneOf<T extends z.ZodObject>(object: T, fields: string[]) {
@@ -65,33 +74,46 @@ function exactlyOneOf<T extends z.ZodObject>(object: T, fields: string[]) {
       const set = fields.filter((f) => (value as Record<string, unknown>)[f] !== undefined);
       if (set.length !== 1) ctx.addIssue({ code: "custom", message: `${message} (found ${set.length})` });
     })
-    .meta(cel(`[${fields.map((f) => `has(self.${f})`).join(", ")}].filter(x, x).size() == 1`, message));
+    .meta(
+      cel({ rule: `[${fields.map((f) => `has(self.${f})`).join(", ")}].filter(x, x).size() == 1`, message }),
+    );
 }
 
 const quantity = z
   .union([z.string().regex(new RegExp(QUANTITY_PATTERN), "must be a quantity such as 8Gi"), z.int().min(0)])
-  .meta({ "x-kubernetes-int-or-string": true });
+  .meta({ "x-kubernetes-int-or-string": true, pattern: QUANTITY_PATTERN });
 
 export const baseSchema = exactlyOneOf(
   z.strictObject({
-    image: z.string().max(512).regex(IMAGE_REF, "must be an OCI image reference").optional(),
+    image: z
+      .string()
+      .max(512)
+      .regex(IMAGE_REF, "must be an OCI image reference")
+      .describe("OCI image whose filesystem becomes the image root, e.g. docker.io/library/debian:bookworm.")
+      .optional(),
     debootstrap: z
       .strictObject({
         suite: z.string().max(63).regex(SUITE, "must be a Debian suite or codename such as bookworm"),
         mirror: url(["http", "https", "file"]).optional(),
         variant: z.enum(["minbase", "buildd", "fakechroot"]).optional(),
-        include: z.array(z.string().max(128).regex(PACKAGE, "must be a package name")).max(500).optional(),
+        include: z
+          .array(z.string().max(128).regex(PACKAGE, "must be a package name"))
+          .max(500)
+          .describe("Extra packages debootstrap installs.")
+          .optional(),
       })
+      .describe("Bootstrap a Debian root with debootstrap.")
       .optional(),
     tarball: z
       .strictObject({
         url: url(["http", "https", "file"]),
         sha256: z.string().regex(SHA256, "must be 64 lower-case hex digits"),
       })
+      .describe("A root filesystem tarball (http, https or file URL) and its SHA-256.")
       .optional(),
   }),
   ["image", "debootstrap", "tarball"],
-);
+).describe("Where the image root comes from: exactly one of image, debootstrap, tarball.");
 
 const fileSchema = z.strictObject({
   path: z
@@ -101,7 +123,11 @@ const fileSchema = z.strictObject({
     .refine((p) => !p.split("/").includes(".."), "must not contain '..'")
     .refine((p) => !p.endsWith("/"), "must name a file, not a directory"),
   content: z.string().max(512 * 1024),
-  mode: z.string().regex(MODE, "must be an octal mode such as 0644").optional(),
+  mode: z
+    .string()
+    .regex(MODE, "must be an octal mode such as 0644")
+    .describe("Octal file mode, e.g. 0644.")
+    .optional(),
 });
 
 const ansibleSchema = exactlyOneOf(
@@ -130,11 +156,14 @@ const ansibleSchema = exactlyOneOf(
     extraVars: z
       .record(z.string(), z.unknown())
       .meta({ "x-kubernetes-preserve-unknown-fields": true })
+      .describe("Free-form Ansible extra variables.")
       .optional(),
-    extraVarsSecretRef: secretKeyRef.optional(),
+    extraVarsSecretRef: secretKeyRef
+      .describe("A Secret key holding sensitive extra variables as JSON.")
+      .optional(),
   }),
   ["playbook", "configMapRef", "git"],
-);
+).describe("Run an Ansible playbook against the image root: exactly one of playbook, configMapRef, git.");
 
 const shellSchema = z.strictObject({
   script: z
@@ -150,7 +179,7 @@ const provisionerSchema = exactlyOneOf(
     shell: shellSchema.optional(),
   }),
   ["ansible", "shell"],
-);
+).describe("One provisioning step, run inside the image root: exactly one of ansible, shell.");
 
 export const FORMATS = ["qcow2", "raw", "vmdk", "vhd", "tgz"] as const;
 export type Format = (typeof FORMATS)[number];
@@ -164,6 +193,7 @@ const diskSchema = z.strictObject({
       const bytes = quantityToBytes(q);
       return bytes !== undefined && bytes >= MIN_DISK_BYTES && bytes <= MAX_DISK_BYTES;
     }, "must be between 512Mi and 2Ti")
+    .describe("Disk size, a Kubernetes quantity between 512Mi and 2Ti (default 4Gi).")
     .default("4Gi"),
   filesystem: z.enum(["ext4", "xfs"]).default("ext4"),
   bootMode: z.enum(["uefi", "bios", "hybrid"]).default("uefi"),
@@ -174,15 +204,25 @@ const validateSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true),
       timeoutSeconds: z.int().min(30).max(3600).default(600),
-      expect: z.array(z.string().min(1).max(256)).max(32).default(["login:"]),
+      expect: z
+        .array(z.string().min(1).max(256))
+        .max(32)
+        .describe('Console patterns that must all appear (default ["login:"]).')
+        .default(["login:"]),
     })
+    .describe("Boot the disk image in QEMU before publishing (enabled by default).")
     .prefault({}),
 });
+
+// The same grammar as one regular expression, for the CRD: literal characters or a known template
+// variable. The API server cannot name the unknown variable as the superRefine below does.
+const AMI_NAME_PATTERN = `^(?:[a-zA-Z0-9()\\[\\]./_'@ -]|\\{\\{\\s*\\.(?:${AMI_NAME_VARS.join("|")})\\s*\\}\\})+$`;
 
 const amiName = z
   .string()
   .min(3)
   .max(128)
+  .meta({ pattern: AMI_NAME_PATTERN })
   .superRefine((template, ctx) => {
     for (const [, variable] of template.matchAll(AMI_NAME_TEMPLATE_VAR)) {
       if (!(AMI_NAME_VARS as readonly string[]).includes(variable!)) {
@@ -237,7 +277,9 @@ const publishSchema = z.strictObject({
   aws: z
     .strictObject({
       region: z.string().regex(AWS_REGION, "must be an AWS region such as us-east-1"),
-      name: amiName,
+      name: amiName.describe(
+        `AMI name; may use the template variables ${AMI_NAME_VARS.map((v) => `{{.${v}}}`).join(", ")}.`,
+      ),
       description: z.string().max(255).optional(),
       architecture: z.enum(["x86_64", "arm64"]).default("x86_64"),
       bootMode: z.enum(["uefi", "legacy-bios", "uefi-preferred"]).default("uefi"),
@@ -276,32 +318,65 @@ const builderSchema = z.strictObject({
     .max(253)
     .refine((s) => s === "" || DNS1123_SUBDOMAIN.test(s), "must be a valid ServiceAccount name")
     .default(""),
-  timeoutSeconds: z.int().min(GO_DURATION_FREE_SECONDS.min).max(GO_DURATION_FREE_SECONDS.max).default(3600),
-  retries: z.int().min(0).max(10).default(0),
+  timeoutSeconds: z
+    .int()
+    .min(GO_DURATION_FREE_SECONDS.min)
+    .max(GO_DURATION_FREE_SECONDS.max)
+    .describe("The build Job's activeDeadlineSeconds (default 3600).")
+    .default(3600),
+  retries: z.int().min(0).max(10).describe("The build Job's backoffLimit (default 0).").default(0),
   cacheClaimName: name("PersistentVolumeClaim").optional(),
 });
 
 export const imageBuildSpecSchema = z
   .strictObject({
     base: baseSchema,
-    packages: z.array(z.string().max(128).regex(PACKAGE, "must be a package name")).max(1000).default([]),
-    files: z.array(fileSchema).max(256).default([]),
-    provisioners: z.array(provisionerSchema).max(64).default([]),
+    packages: z
+      .array(z.string().max(128).regex(PACKAGE, "must be a package name"))
+      .max(1000)
+      .describe("Packages installed with the image's package manager before files and provisioners.")
+      .default([]),
+    files: z
+      .array(fileSchema)
+      .max(256)
+      .describe("Files written into the image before the provisioners run.")
+      .default([]),
+    provisioners: z
+      .array(provisionerSchema)
+      .max(64)
+      .describe("Provisioning steps, run in order.")
+      .default([]),
     kernel: z
-      .strictObject({ cmdline: z.array(z.string().min(1).max(1024)).max(64).default([]) })
+      .strictObject({
+        cmdline: z
+          .array(z.string().min(1).max(1024))
+          .max(64)
+          .describe("Arguments appended to the kernel command line of the boot entry.")
+          .default([]),
+      })
       .prefault({}),
-    disk: diskSchema.prefault({}),
+    disk: diskSchema.describe("The disk image's size, filesystem and boot mode.").prefault({}),
     formats: z
       .array(z.enum(FORMATS))
       .min(1)
       .max(FORMATS.length)
       .refine((f) => new Set(f).size === f.length, "must not list a format twice")
-      .meta(cel("self.all(f, self.exists_one(g, g == f))", "must not list a format twice"))
+      .meta(cel({ rule: "self.all(f, self.exists_one(g, g == f))", message: "must not list a format twice" }))
+      .describe("Output formats, each at most once (default [qcow2]).")
       .default(["qcow2"]),
-    validate: validateSchema.prefault({}),
-    publish: publishSchema.prefault({}),
-    builder: builderSchema.prefault({}),
-    deletionPolicy: z.enum(["Retain", "Delete"]).default("Retain"),
+    validate: validateSchema.describe("Checks run on the built image before it is published.").prefault({}),
+    publish: publishSchema
+      .describe("Where the artifacts go: any of volume, s3, oci (KubeVirt containerDisk), aws (AMI).")
+      .prefault({}),
+    builder: builderSchema
+      .describe("The build Job: image, resources, scheduling, timeout, retries.")
+      .prefault({}),
+    deletionPolicy: z
+      .enum(["Retain", "Delete"])
+      .describe(
+        "What happens to published AMIs, snapshots and objects when the ImageBuild is deleted (default Retain).",
+      )
+      .default("Retain"),
   })
   .superRefine((spec, ctx) => {
     const diskFormats = spec.formats.filter((f) => f !== "tgz");
@@ -326,7 +401,27 @@ export const imageBuildSpecSchema = z
         message: "an AMI is written from the disk image: add a disk format (raw or qcow2) to formats",
       });
     }
-  });
+  })
+  .meta(
+    cel(
+      {
+        // validate.boot.enabled defaults to true and formats to [qcow2] (zod defaults, not in the CRD).
+        rule: "!has(self.formats) || self.formats.exists(f, f != 'tgz') || (has(self.validate) && has(self.validate.boot) && has(self.validate.boot.enabled) && !self.validate.boot.enabled)",
+        message: "boot validation needs a disk format (qcow2, raw, vmdk or vhd) in formats",
+        fieldPath: ".validate.boot.enabled",
+      },
+      {
+        rule: "!has(self.publish) || !has(self.publish.oci) || !has(self.formats) || 'qcow2' in self.formats",
+        message: "a containerDisk is pushed from the qcow2 artifact: add qcow2 to formats",
+        fieldPath: ".publish.oci",
+      },
+      {
+        rule: "!has(self.publish) || !has(self.publish.aws) || !has(self.formats) || self.formats.exists(f, f != 'tgz')",
+        message: "an AMI is written from the disk image: add a disk format (raw or qcow2) to formats",
+        fieldPath: ".publish.aws",
+      },
+    ),
+  );
 
 export type ImageBuildSpecInput = z.input<typeof imageBuildSpecSchema>;
 export type ImageBuildSpec = z.output<typeof imageBuildSpecSchema>;
@@ -336,9 +431,12 @@ const artifactSchema = z.object({
   size: z.int().min(0),
   sha256: z.string(),
   location: z.string(),
+  /** Set in status: the build that produced it (status keeps earlier builds' outputs for cleanup). */
+  buildId: z.string().optional(),
 });
 const imageSchema = z.object({
   provider: z.string(),
+  buildId: z.string().optional(),
   region: z.string().optional(),
   imageId: z.string().optional(),
   snapshotId: z.string().optional(),
