@@ -50,6 +50,8 @@ export const POD_PATHS = {
   secrets: "/bib/secrets",
   workspace: "/workspace",
   cache: "/var/cache/bib",
+  configMaps: "/bib/configmaps",
+  volume: "/bib/volume",
   terminationLog: "/dev/termination-log",
 } as const;
 

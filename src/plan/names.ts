@@ -43,3 +43,13 @@ export function childName(parentName: string, buildId: string, suffix = ""): str
   const hash = sha256Hex(parentName).slice(0, NAME_HASH_LENGTH);
   return [stem, hash, id].filter(Boolean).join("-");
 }
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** A parent name as a label value (at most 63 characters), shortened with a hash when needed. */
+export function labelValue(name: string): string {
+  if (name.length <= MAX_NAME && LABEL_VALUE.test(name)) return name;
+  const hash = sha256Hex(name).slice(0, NAME_HASH_LENGTH);
+  const stem = name.slice(0, MAX_NAME - NAME_HASH_LENGTH - 1).replace(/[^A-Za-z0-9]+$/, "");
+  return `${stem}-${hash}`;
+}

@@ -7,7 +7,7 @@ import { validateSpec, type FieldError } from "../api/validate.js";
 import { childName, computeBuildId } from "./names.js";
 
 export interface ParentObject {
-  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  metadata: { name: string; namespace?: string | undefined; annotations?: Record<string, string> | null };
   spec?: unknown;
 }
 

@@ -1,0 +1,124 @@
+// What the current build is doing, decided from the observed Job and Pods and, once those are
+// gone, from what status recorded. Pure: the sync hook turns the state into status and children.
+import type { V1Job, V1Pod } from "@kubernetes/client-node";
+import { PHASE, type Stage } from "../api/constants.js";
+import { buildResultSchema, type BuildResult, type ImageBuildStatus } from "../api/schema.js";
+import { jobOutcome, podFailure, podStage, successMessage, summarizeMessage, timeString } from "./observe.js";
+
+export type BuildState =
+  | { kind: "pending" }
+  | { kind: "running"; stage: Stage | undefined; lastFailure?: string }
+  | { kind: "awaiting-result"; completionTime: string | undefined }
+  | { kind: "succeeded"; result: BuildResult; completionTime: string | undefined; message?: string }
+  | { kind: "failed"; stage: Stage | undefined; message: string; completionTime: string | undefined }
+  | { kind: "lost" }
+  | { kind: "recorded" };
+
+/** How long after the Job completed we wait for its Pod to show up with the result. */
+export const RESULT_GRACE_SECONDS = 300;
+
+export interface ObservedBuild {
+  job: V1Job | undefined;
+  pods: V1Pod[];
+  previous: ImageBuildStatus;
+  buildId: string;
+  timeoutSeconds: number;
+  mainContainer: string;
+  now: Date;
+}
+
+export function isFinished(status: ImageBuildStatus, buildId: string): boolean {
+  return status.buildId === buildId && (status.phase === PHASE.Succeeded || status.phase === PHASE.Failed);
+}
+
+function wasStarted(status: ImageBuildStatus, buildId: string): boolean {
+  return status.buildId === buildId && status.phase === PHASE.Building;
+}
+
+export function buildState(o: ObservedBuild): BuildState {
+  if (!o.job) {
+    // A finished build keeps its recorded outcome; one that was running and whose Job vanished is
+    // not started again behind the user's back.
+    if (isFinished(o.previous, o.buildId)) return { kind: "recorded" };
+    if (wasStarted(o.previous, o.buildId)) return { kind: "lost" };
+    return { kind: "pending" };
+  }
+  const outcome = jobOutcome(o.job);
+  if (outcome.outcome === "Complete") return completed(o, outcome.time);
+  if (outcome.outcome === "Failed") return failed(o, outcome);
+  const current = o.pods.at(-1);
+  const lastFailure = o.pods
+    .slice(0, -1)
+    .map(podFailure)
+    .filter((f) => f !== undefined)
+    .at(-1);
+  return {
+    kind: "running",
+    stage: current ? podStage(current) : undefined,
+    ...(lastFailure ? { lastFailure: failureText(lastFailure) } : {}),
+  };
+}
+
+function completed(o: ObservedBuild, time: string | undefined): BuildState {
+  const completionTime = timeString(o.job?.status?.completionTime) ?? time;
+  for (const pod of [...o.pods].reverse()) {
+    const message = successMessage(pod, o.mainContainer);
+    if (message === undefined) continue;
+    const parsed = parseResult(message);
+    return parsed.ok
+      ? { kind: "succeeded", result: parsed.result, completionTime }
+      : {
+          kind: "succeeded",
+          result: { artifacts: [], images: [] },
+          completionTime,
+          message: `build succeeded, but its result could not be read: ${parsed.error}`,
+        };
+  }
+  const age = completionTime ? (o.now.getTime() - Date.parse(completionTime)) / 1000 : Infinity;
+  if (age < RESULT_GRACE_SECONDS) return { kind: "awaiting-result", completionTime };
+  return {
+    kind: "succeeded",
+    result: { artifacts: [], images: [] },
+    completionTime,
+    message: "build succeeded, but its Pod is gone and with it the result",
+  };
+}
+
+function failed(o: ObservedBuild, outcome: ReturnType<typeof jobOutcome>): BuildState {
+  const failures = o.pods.map(podFailure).filter((f) => f !== undefined);
+  const last = failures.at(-1);
+  const stage = last?.stage ?? o.pods.map(podStage).at(-1) ?? o.previous.stage;
+  let message: string;
+  if (outcome.reason === "DeadlineExceeded") {
+    message = `build did not finish within spec.builder.timeoutSeconds (${o.timeoutSeconds}s)${stage ? ` (at stage ${stage})` : ""}`;
+  } else if (last) {
+    message = failureText(last);
+  } else {
+    message = outcome.message ?? "build failed";
+  }
+  return { kind: "failed", stage, message, completionTime: outcome.time };
+}
+
+function failureText(f: NonNullable<ReturnType<typeof podFailure>>): string {
+  return (
+    summarizeMessage(f.message) ??
+    `${f.stage ?? f.container}: container ${f.container} exited with ${f.exitCode}${f.reason ? ` (${f.reason})` : ""}`
+  );
+}
+
+export function parseResult(
+  message: string,
+): { ok: true; result: BuildResult } | { ok: false; error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(message);
+  } catch {
+    return { ok: false, error: "the termination message is not JSON" };
+  }
+  const parsed = buildResultSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, error: `${issue?.path.join(".") || "result"}: ${issue?.message ?? "invalid"}` };
+  }
+  return { ok: true, result: parsed.data };
+}

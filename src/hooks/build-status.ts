@@ -1,0 +1,184 @@
+// BuildState -> ImageBuild status (phase, stage, message, conditions). Pure.
+import { CONDITION, PHASE, STAGES, type Phase, type Stage } from "../api/constants.js";
+import type { BuildResult, ImageBuildStatus, StatusArtifact, StatusImage } from "../api/schema.js";
+import type { BuildPlan } from "../plan/plan.js";
+import type { BuildState } from "./build-state.js";
+import type { ConditionInput } from "./conditions.js";
+
+export interface StatusParts {
+  phase: Phase;
+  stage?: Stage;
+  message: string;
+  conditions: ConditionInput[];
+  result?: BuildResult;
+  completionTime?: string;
+}
+
+const before = (a: Stage, b: Stage) => STAGES.indexOf(a) < STAGES.indexOf(b);
+
+interface Progress {
+  /** The furthest stage reached: every stage before it succeeded. */
+  at: Stage | undefined;
+  failed: boolean;
+  done: boolean;
+}
+
+/** Built covers base..package, Validated the validate stage, Published the publish stage. */
+function stageCondition(
+  type: ConditionInput["type"],
+  stage: Stage,
+  p: Progress,
+  done: { reason: string; message: string },
+  failReason: string,
+): ConditionInput {
+  if (p.done || (p.at && before(stage, p.at))) return { type, status: "True", ...done };
+  const failedHere = p.failed && p.at && (p.at === stage || (stage === "package" && before(p.at, stage)));
+  if (failedHere)
+    return { type, status: "False", reason: failReason, message: `the build failed at ${p.at}` };
+  return {
+    type,
+    status: "Unknown",
+    reason: p.failed ? "NotReached" : "InProgress",
+    message: p.failed ? `the build stopped before ${stage}` : `${stage} has not finished`,
+  };
+}
+
+function stageConditions(plan: BuildPlan, p: Progress): ConditionInput[] {
+  const built = stageCondition(
+    CONDITION.Built,
+    "package",
+    p,
+    { reason: "Built", message: `artifacts: ${plan.formats.join(", ")}` },
+    "BuildFailed",
+  );
+  const boot = plan.validate.boot;
+  const validated = boot.enabled
+    ? stageCondition(
+        CONDITION.Validated,
+        "validate",
+        p,
+        { reason: "Booted", message: `the image booted and showed: ${boot.expect.join(", ")}` },
+        "BootFailed",
+      )
+    : {
+        type: CONDITION.Validated,
+        status: "False" as const,
+        reason: "Disabled",
+        message: "boot validation is disabled (spec.validate.boot.enabled: false)",
+      };
+  const targets = Object.keys(plan.publish);
+  const published = stageCondition(
+    CONDITION.Published,
+    "publish",
+    p,
+    targets.length
+      ? { reason: "Published", message: `published to ${targets.join(", ")}` }
+      : { reason: "NoTargets", message: "spec.publish names no targets" },
+    "PublishFailed",
+  );
+  return [built, validated, published];
+}
+
+export function statusParts(plan: BuildPlan, state: BuildState): StatusParts | undefined {
+  switch (state.kind) {
+    case "pending":
+      return {
+        phase: PHASE.Pending,
+        message: "waiting for the build Job to start",
+        conditions: [
+          ...stageConditions(plan, { at: undefined, failed: false, done: false }),
+          ready(false, "Pending"),
+        ],
+      };
+    case "running":
+    case "awaiting-result": {
+      const stage = state.kind === "running" ? (state.stage ?? "base") : "publish";
+      const retrying =
+        state.kind === "running" && state.lastFailure ? ` (retrying after: ${state.lastFailure})` : "";
+      return {
+        phase: PHASE.Building,
+        stage,
+        message: `building: ${stage}${retrying}`,
+        conditions: [
+          ...stageConditions(plan, { at: stage, failed: false, done: false }),
+          ready(false, "Building"),
+        ],
+      };
+    }
+    case "succeeded":
+      return {
+        phase: PHASE.Succeeded,
+        message: state.message ?? summary(state.result),
+        conditions: [
+          ...stageConditions(plan, { at: undefined, failed: false, done: true }),
+          ready(true, "Succeeded"),
+        ],
+        result: state.result,
+        ...(state.completionTime ? { completionTime: state.completionTime } : {}),
+      };
+    case "failed":
+      return {
+        phase: PHASE.Failed,
+        ...(state.stage ? { stage: state.stage } : {}),
+        message: state.message,
+        conditions: [
+          ...stageConditions(plan, { at: state.stage ?? "base", failed: true, done: false }),
+          ready(false, "BuildFailed", state.message),
+        ],
+        ...(state.completionTime ? { completionTime: state.completionTime } : {}),
+      };
+    case "lost": {
+      const message =
+        "the build Job was deleted before the build finished; set the bib.dev/rebuild annotation to build again";
+      return {
+        phase: PHASE.Failed,
+        message,
+        conditions: [
+          ...stageConditions(plan, { at: "base", failed: true, done: false }),
+          ready(false, "JobDeleted", message),
+        ],
+      };
+    }
+    case "recorded":
+      return undefined;
+  }
+}
+
+function ready(ok: boolean, reason: string, message?: string): ConditionInput {
+  return {
+    type: CONDITION.Ready,
+    status: ok ? "True" : "False",
+    reason,
+    message: message ?? (ok ? "the image is built and published" : "the image is not ready"),
+  };
+}
+
+function summary(result: BuildResult): string {
+  const first = result.images[0]?.imageId ?? result.images[0]?.name ?? result.artifacts[0]?.location;
+  const count = result.artifacts.length + result.images.length;
+  return `built ${count} artifact${count === 1 ? "" : "s"}${first ? `; first: ${first}` : ""}`;
+}
+
+/** This build's outputs first, then earlier builds' (kept so that cleanup on Delete finds them). */
+export function mergeOutputs(
+  buildId: string,
+  result: BuildResult | undefined,
+  previous: ImageBuildStatus,
+): { artifacts: StatusArtifact[]; images: StatusImage[] } {
+  const tag = <T extends object>(entries: T[]) => entries.map((e) => ({ ...e, buildId }));
+  const keptArtifacts = (previous.artifacts ?? []).filter((a) => (a.buildId ?? previous.buildId) !== buildId);
+  const keptImages = (previous.images ?? []).filter((i) => (i.buildId ?? previous.buildId) !== buildId);
+  const ownArtifacts = result
+    ? tag(result.artifacts)
+    : (previous.artifacts ?? []).filter((a) => (a.buildId ?? previous.buildId) === buildId);
+  const ownImages = result
+    ? tag(result.images)
+    : (previous.images ?? []).filter((i) => (i.buildId ?? previous.buildId) === buildId);
+  return {
+    artifacts: [
+      ...ownArtifacts,
+      ...keptArtifacts.map((a) => ({ ...a, buildId: a.buildId ?? previous.buildId! })),
+    ],
+    images: [...ownImages, ...keptImages.map((i) => ({ ...i, buildId: i.buildId ?? previous.buildId! }))],
+  };
+}

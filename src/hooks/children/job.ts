@@ -1,0 +1,232 @@
+// The build Job and the cleanup Job. Both are created once and never updated (Job pod templates
+// are immutable), so everything in them must be fixed when the build is scheduled.
+import type { V1Container, V1Job, V1PodSpec, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import { POD_PATHS } from "../../api/constants.js";
+import { bytesToQuantity } from "../../api/quantity.js";
+import type { BuildPlan } from "../../plan/plan.js";
+import { BUILD_CAPABILITIES, stageContainers, type StageContainer } from "../../plan/pod-stages.js";
+
+export interface JobNames {
+  job: string;
+  configMap: string;
+  /** Absent when the build references no Secret. */
+  secret?: string;
+}
+
+export interface BuildJobOptions {
+  builderImage: string;
+  /** Unix seconds when the build was scheduled; the builder's stable `{{.Timestamp}}`. */
+  timestamp: number;
+  labels: Record<string, string>;
+}
+
+const VOLUME = {
+  workspace: "workspace",
+  plan: "plan",
+  secrets: "secrets",
+  cache: "cache",
+  output: "output",
+  tmp: "tmp",
+} as const;
+
+/** Room for the tree, the sparse raw disk and one converted copy, plus slack for tgz and logs. */
+export function workspaceSizeLimit(diskBytes: number): string {
+  const mib = 2 ** 20;
+  return bytesToQuantity(Math.ceil((3 * diskBytes + 2 * 2 ** 30) / mib) * mib);
+}
+
+function quantities(values: Record<string, string | number> | undefined): Record<string, string> | undefined {
+  if (!values || Object.keys(values).length === 0) return undefined;
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)]));
+}
+
+function configMapVolumeName(index: number): string {
+  return `configmap-${index}`;
+}
+
+function referencedConfigMaps(plan: BuildPlan): string[] {
+  const names = plan.provisioners.flatMap((p) =>
+    p.type === "ansible" && p.playbook.source === "configMap" ? [p.playbook.name] : [],
+  );
+  return [...new Set(names)].sort();
+}
+
+function buildVolumes(plan: BuildPlan, names: JobNames): V1Volume[] {
+  const volumes: V1Volume[] = [
+    { name: VOLUME.workspace, emptyDir: { sizeLimit: workspaceSizeLimit(plan.disk.sizeBytes) } },
+    { name: VOLUME.plan, configMap: { name: names.configMap } },
+  ];
+  if (names.secret)
+    volumes.push({ name: VOLUME.secrets, secret: { secretName: names.secret, defaultMode: 0o400 } });
+  referencedConfigMaps(plan).forEach((name, i) =>
+    volumes.push({ name: configMapVolumeName(i), configMap: { name } }),
+  );
+  if (plan.builder.cacheClaimName) {
+    volumes.push({ name: VOLUME.cache, persistentVolumeClaim: { claimName: plan.builder.cacheClaimName } });
+  }
+  if (plan.publish.volume) {
+    volumes.push({
+      name: VOLUME.output,
+      persistentVolumeClaim: { claimName: plan.publish.volume.claimName },
+    });
+  }
+  return volumes;
+}
+
+function builderMounts(plan: BuildPlan, names: JobNames): V1VolumeMount[] {
+  const mounts: V1VolumeMount[] = [
+    { name: VOLUME.workspace, mountPath: POD_PATHS.workspace },
+    { name: VOLUME.plan, mountPath: POD_PATHS.plan, readOnly: true },
+  ];
+  if (names.secret) mounts.push({ name: VOLUME.secrets, mountPath: POD_PATHS.secrets, readOnly: true });
+  referencedConfigMaps(plan).forEach((name, i) =>
+    mounts.push({
+      name: configMapVolumeName(i),
+      mountPath: `${POD_PATHS.configMaps}/${name}`,
+      readOnly: true,
+    }),
+  );
+  if (plan.builder.cacheClaimName) mounts.push({ name: VOLUME.cache, mountPath: POD_PATHS.cache });
+  if (plan.publish.volume) mounts.push({ name: VOLUME.output, mountPath: POD_PATHS.volume });
+  return mounts;
+}
+
+function stageContainer(
+  stage: StageContainer,
+  plan: BuildPlan,
+  names: JobNames,
+  options: BuildJobOptions,
+): V1Container {
+  const fromBuilder = stage.image === "builder";
+  const resources = {
+    ...(quantities(plan.builder.resources?.requests)
+      ? { requests: quantities(plan.builder.resources?.requests) }
+      : {}),
+    ...(quantities(plan.builder.resources?.limits)
+      ? { limits: quantities(plan.builder.resources?.limits) }
+      : {}),
+  };
+  return {
+    name: stage.name,
+    image: fromBuilder ? options.builderImage : stage.image,
+    command: stage.command,
+    env: [
+      { name: "BUILD_TIMESTAMP", value: String(options.timestamp) },
+      { name: "BIB_BUILD_ID", value: plan.buildId },
+    ],
+    ...(Object.keys(resources).length ? { resources } : {}),
+    // Root inside the container for chroot and file ownership, but not privileged: every other
+    // capability is dropped. allowPrivilegeEscalation stays unset because Kubernetes rejects
+    // `false` together with CAP_SYS_ADMIN.
+    securityContext: {
+      privileged: false,
+      runAsUser: 0,
+      runAsNonRoot: false,
+      capabilities: { drop: ["ALL"], add: [...BUILD_CAPABILITIES] },
+    },
+    terminationMessagePolicy: "FallbackToLogsOnError",
+    // The base image's own container only needs the workspace, where the injected copier lives.
+    volumeMounts: fromBuilder
+      ? builderMounts(plan, names)
+      : [{ name: VOLUME.workspace, mountPath: POD_PATHS.workspace }],
+  };
+}
+
+function schedulingFields(plan: BuildPlan): Partial<V1PodSpec> {
+  const { nodeSelector, tolerations, serviceAccountName } = plan.builder;
+  return {
+    ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
+    ...(tolerations.length ? { tolerations } : {}),
+    ...(serviceAccountName ? { serviceAccountName } : {}),
+  };
+}
+
+export function newBuildJob(plan: BuildPlan, names: JobNames, options: BuildJobOptions): V1Job {
+  const layout = stageContainers(plan);
+  const labels = { ...options.labels };
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name: names.job, namespace: plan.imageBuild.namespace, labels },
+    spec: {
+      backoffLimit: plan.builder.retries,
+      activeDeadlineSeconds: plan.builder.timeoutSeconds,
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: "Never",
+          // The build reports through its termination message and never calls the API server.
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+          ...schedulingFields(plan),
+          initContainers: layout.init.map((c) => stageContainer(c, plan, names, options)),
+          containers: [stageContainer(layout.main, plan, names, options)],
+          volumes: buildVolumes(plan, names),
+        },
+      },
+    },
+  };
+}
+
+/** Retries with the Job controller's own exponential backoff until cleanup succeeds. */
+export const CLEANUP_BACKOFF_LIMIT = 1000;
+
+export function newCleanupJob(
+  plan: BuildPlan,
+  names: JobNames,
+  builderImage: string,
+  labels: Record<string, string>,
+): V1Job {
+  const mounts: V1VolumeMount[] = [
+    { name: VOLUME.plan, mountPath: POD_PATHS.plan, readOnly: true },
+    { name: VOLUME.tmp, mountPath: "/tmp" },
+  ];
+  const volumes: V1Volume[] = [
+    { name: VOLUME.plan, configMap: { name: names.configMap } },
+    { name: VOLUME.tmp, emptyDir: {} },
+  ];
+  if (names.secret) {
+    mounts.push({ name: VOLUME.secrets, mountPath: POD_PATHS.secrets, readOnly: true });
+    volumes.push({ name: VOLUME.secrets, secret: { secretName: names.secret, defaultMode: 0o440 } });
+  }
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name: names.job, namespace: plan.imageBuild.namespace, labels },
+    spec: {
+      backoffLimit: CLEANUP_BACKOFF_LIMIT,
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: "Never",
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            fsGroup: 65532,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          ...schedulingFields(plan),
+          containers: [
+            {
+              name: "cleanup",
+              image: builderImage,
+              command: ["bib", "cleanup"],
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ["ALL"] },
+              },
+              terminationMessagePolicy: "FallbackToLogsOnError",
+              volumeMounts: mounts,
+            },
+          ],
+          volumes,
+        },
+      },
+    },
+  };
+}

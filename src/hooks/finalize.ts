@@ -1,0 +1,129 @@
+// The finalize hook: with deletionPolicy Delete, published AMIs, snapshots and objects are removed
+// by a cleanup Job before Metacontroller may drop its finalizer; `finalized` is true only once the
+// observed Job shows that cleanup succeeded.
+import type { V1Job, V1Secret } from "@kubernetes/client-node";
+import { COMPONENT_CLEANUP, PHASE } from "../api/constants.js";
+import type { ImageBuildStatus, StatusArtifact, StatusImage } from "../api/schema.js";
+import { describeErrors } from "../api/validate.js";
+import { childName } from "../plan/names.js";
+import { resolvePlan } from "../plan/plan.js";
+import { CLEANUP_FILE, newConfigMap } from "./children/configmap.js";
+import { newCleanupJob, type JobNames } from "./children/job.js";
+import { buildLabels } from "./children/labels.js";
+import { describeMissing, newSecret, projectSecretData } from "./children/secret.js";
+import {
+  buildPods,
+  findByName,
+  jobOutcome,
+  objectsOf,
+  podFailure,
+  summarizeMessage,
+  TYPE,
+} from "./observe.js";
+import { compactStatus, namespaceOf, previousStatus, secretLookup, type HookOptions } from "./sync.js";
+import type { KubeObject, SyncRequest, SyncResponse } from "./types.js";
+
+export interface CleanupTargets {
+  artifacts: StatusArtifact[];
+  images: StatusImage[];
+}
+
+/** What outlives the ImageBuild: images and objects in external stores (not files on its volume). */
+export function cleanupTargets(status: ImageBuildStatus): CleanupTargets {
+  return {
+    artifacts: (status.artifacts ?? []).filter((a) => /^(s3|oci):\/\//.test(a.location)),
+    images: status.images ?? [],
+  };
+}
+
+function deletionPolicy(spec: unknown): string {
+  const value = (spec as { deletionPolicy?: unknown } | undefined)?.deletionPolicy;
+  return value === "Delete" ? "Delete" : "Retain";
+}
+
+export function finalize(req: SyncRequest, _now: Date, options: HookOptions): SyncResponse {
+  const previous = previousStatus(req.parent);
+  const { observedGeneration: _og, ...kept } = previous;
+  const deleting = (message: string) => compactStatus({ ...kept, phase: PHASE.Deleting, message });
+  const targets = cleanupTargets(previous);
+  const count = targets.artifacts.length + targets.images.length;
+
+  if (deletionPolicy(req.parent.spec) !== "Delete") {
+    return {
+      status: deleting("deletionPolicy is Retain: published images and objects are kept"),
+      children: [],
+      finalized: true,
+    };
+  }
+  if (count === 0)
+    return { status: deleting("nothing was published; nothing to delete"), children: [], finalized: true };
+
+  const resolved = resolvePlan(req.parent);
+  if (!resolved.ok) {
+    return {
+      status: deleting(
+        `cannot clean up ${count} published item(s): invalid spec: ${describeErrors(resolved.errors)}; fix the spec, or remove the finalizer to keep them`,
+      ),
+      children: [],
+      finalized: false,
+    };
+  }
+  const plan = resolved.plan;
+  const namespace = namespaceOf(req.parent);
+  const name = childName(plan.imageBuild.name, plan.buildId, "-cleanup");
+  const labels = buildLabels(plan.imageBuild.name, plan.buildId, COMPONENT_CLEANUP);
+  const observedJob = findByName(objectsOf<V1Job>(req.children, TYPE.Job), name);
+  if (observedJob && jobOutcome(observedJob).outcome === "Complete") {
+    return { status: deleting(`deleted ${count} published item(s)`), children: [], finalized: true };
+  }
+
+  // Only publishing credentials: cleanup never needs a playbook's secret variables.
+  const credentials = plan.secrets.filter((s) => !s.file.startsWith("provisioner-"));
+  const projected = projectSecretData(credentials, secretLookup(req.related, namespace));
+  const buildSecret = findByName(
+    objectsOf<V1Secret>(req.children, TYPE.Secret),
+    childName(plan.imageBuild.name, plan.buildId),
+  );
+  const cleanupSecret = findByName(objectsOf<V1Secret>(req.children, TYPE.Secret), name);
+  const data = projected.ok
+    ? projected.data
+    : (cleanupSecret?.data ??
+      pick(
+        buildSecret?.data,
+        credentials.map((c) => c.file),
+      ));
+  if (credentials.length && !data) {
+    const missing = projected.ok ? "" : describeMissing(projected.missing);
+    return {
+      status: deleting(`cannot clean up ${count} published item(s): ${missing}`),
+      children: [],
+      finalized: false,
+    };
+  }
+
+  const names: JobNames = { job: name, configMap: name, ...(credentials.length ? { secret: name } : {}) };
+  const children: KubeObject[] = [
+    newConfigMap(name, { ...plan, assets: {} }, labels, {
+      [CLEANUP_FILE]: `${JSON.stringify(targets)}\n`,
+    }) as KubeObject,
+  ];
+  if (names.secret && data) children.push(newSecret(name, namespace, labels, data) as KubeObject);
+  children.push(
+    newCleanupJob(plan, names, plan.builder.image ?? options.builderImage, labels) as unknown as KubeObject,
+  );
+
+  const failures = buildPods(req.related, plan.buildId, COMPONENT_CLEANUP)
+    .map(podFailure)
+    .filter((f) => f !== undefined);
+  const last = failures.at(-1);
+  const message = last
+    ? `cleanup failed (attempt ${failures.length}): ${summarizeMessage(last.message) ?? `exit code ${last.exitCode}`}; retrying`
+    : `deleting ${count} published item(s)`;
+  return { status: deleting(message), children, finalized: false };
+}
+
+function pick(data: Record<string, string> | undefined, keys: string[]): Record<string, string> | undefined {
+  if (!data) return undefined;
+  const picked = Object.fromEntries(keys.filter((k) => k in data).map((k) => [k, data[k]!]));
+  return Object.keys(picked).length ? picked : undefined;
+}

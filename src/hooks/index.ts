@@ -1,0 +1,20 @@
+import type { CustomizeRequest, CustomizeResponse, SyncRequest, SyncResponse } from "./types.js";
+import { customize } from "./customize.js";
+import { finalize } from "./finalize.js";
+import { sync, type HookOptions } from "./sync.js";
+
+export type { HookOptions } from "./sync.js";
+
+export interface Hooks {
+  customize(req: CustomizeRequest): CustomizeResponse;
+  sync(req: SyncRequest, now: Date): SyncResponse;
+  finalize(req: SyncRequest, now: Date): SyncResponse;
+}
+
+export function createHooks(options: HookOptions): Hooks {
+  return {
+    customize,
+    sync: (req, now) => sync(req, now, options),
+    finalize: (req, now) => finalize(req, now, options),
+  };
+}

@@ -1,0 +1,248 @@
+// The sync hook: (request, now) -> desired children and status. Pure and deterministic, so any
+// replica answers any call the same way; time enters only where a condition changes and when a
+// build is scheduled.
+import type { V1Job, V1Secret } from "@kubernetes/client-node";
+import { COMPONENT_BUILD, CONDITION, PHASE } from "../api/constants.js";
+import { imageBuildStatusSchema, type ImageBuildStatus } from "../api/schema.js";
+import { describeErrors, type FieldError } from "../api/validate.js";
+import { childName } from "../plan/names.js";
+import { resolvePlan, type BuildPlan } from "../plan/plan.js";
+import { stageContainers } from "../plan/pod-stages.js";
+import { buildState, type BuildState } from "./build-state.js";
+import { mergeOutputs, statusParts } from "./build-status.js";
+import { newConfigMap, planDocument } from "./children/configmap.js";
+import { newBuildJob, type JobNames } from "./children/job.js";
+import { buildLabels } from "./children/labels.js";
+import { describeMissing, newSecret, projectSecretData } from "./children/secret.js";
+import { withTransitionTimes, type ConditionInput } from "./conditions.js";
+import { buildPods, findByName, objectsOf, rfc3339, TYPE } from "./observe.js";
+import type { KubeObject, ObjectMap, Parent, SyncRequest, SyncResponse } from "./types.js";
+
+export interface HookOptions {
+  /** Image that runs `bib stage ...` and `bib cleanup`, unless spec.builder.image overrides it. */
+  builderImage: string;
+}
+
+/** ConfigMaps hold at most 1 MiB; leave room for metadata. */
+export const MAX_CONFIGMAP_BYTES = 1000 * 1024;
+
+export function previousStatus(parent: Parent): ImageBuildStatus {
+  const parsed = imageBuildStatusSchema.safeParse(parent.status ?? {});
+  return parsed.success ? parsed.data : {};
+}
+
+export function namespaceOf(parent: Parent): string {
+  return parent.metadata.namespace ?? "default";
+}
+
+export function secretLookup(related: ObjectMap, namespace: string) {
+  const secrets = objectsOf<V1Secret>(related, TYPE.Secret).filter(
+    (s) => (s.metadata?.namespace ?? namespace) === namespace,
+  );
+  return (name: string) => findByName(secrets, name)?.data ?? (findByName(secrets, name) ? {} : undefined);
+}
+
+export function sync(req: SyncRequest, now: Date, options: HookOptions): SyncResponse {
+  const previous = previousStatus(req.parent);
+  const resolved = resolvePlan(req.parent);
+  const nowText = rfc3339(now);
+  if (!resolved.ok) return invalidSpec(resolved.buildId, resolved.errors, previous, nowText);
+  const plan = resolved.plan;
+  const tooBig = configMapTooBig(plan);
+  if (tooBig) return invalidSpec(plan.buildId, [tooBig], previous, nowText);
+  return syncBuild(req, plan, previous, now, options);
+}
+
+function configMapTooBig(plan: BuildPlan): FieldError | undefined {
+  const bytes = [planDocument(plan), ...Object.values(plan.assets)].reduce(
+    (n, s) => n + Buffer.byteLength(s),
+    0,
+  );
+  if (bytes <= MAX_CONFIGMAP_BYTES) return undefined;
+  return {
+    path: "spec",
+    message: `inline files, playbooks and scripts total ${Math.ceil(bytes / 1024)} KiB, more than a ConfigMap holds (${MAX_CONFIGMAP_BYTES / 1024} KiB); move playbooks to configMapRef or git`,
+  };
+}
+
+function invalidSpec(
+  buildId: string,
+  errors: FieldError[],
+  previous: ImageBuildStatus,
+  now: string,
+): SyncResponse {
+  const message = `invalid spec: ${describeErrors(errors)}`;
+  const conditions: ConditionInput[] = [
+    { type: CONDITION.SpecValid, status: "False", reason: "InvalidSpec", message },
+    { type: CONDITION.Ready, status: "False", reason: "InvalidSpec", message: "the spec is invalid" },
+  ];
+  const outputs = mergeOutputs(buildId, undefined, previous);
+  return {
+    status: compactStatus({
+      phase: PHASE.Failed,
+      buildId,
+      message,
+      conditions: withTransitionTimes(conditions, previous.conditions, now),
+      ...outputs,
+    }),
+    children: [],
+  };
+}
+
+function syncBuild(
+  req: SyncRequest,
+  plan: BuildPlan,
+  previous: ImageBuildStatus,
+  now: Date,
+  options: HookOptions,
+): SyncResponse {
+  const namespace = namespaceOf(req.parent);
+  const name = childName(plan.imageBuild.name, plan.buildId);
+  const labels = buildLabels(plan.imageBuild.name, plan.buildId, COMPONENT_BUILD);
+  const observedJob = findByName(objectsOf<V1Job>(req.children, TYPE.Job), name);
+  const observedSecret = findByName(objectsOf<V1Secret>(req.children, TYPE.Secret), name);
+  const pods = buildPods(req.related, plan.buildId, COMPONENT_BUILD);
+  const state = buildState({
+    job: observedJob,
+    pods,
+    previous,
+    buildId: plan.buildId,
+    timeoutSeconds: plan.builder.timeoutSeconds,
+    mainContainer: stageContainers(plan).main.name,
+    now,
+  });
+
+  const projected = projectSecretData(plan.secrets, secretLookup(req.related, namespace));
+  const names: JobNames = { job: name, configMap: name, ...(plan.secrets.length ? { secret: name } : {}) };
+  const timestamp = buildTimestamp(observedJob, previous, plan.buildId, now);
+
+  const configMap = newConfigMap(name, plan, labels);
+  // A Secret that was projected before keeps its data when the user's Secret is gone later.
+  const secretData = projected.ok ? projected.data : observedSecret?.data;
+  const secret = names.secret && secretData ? newSecret(name, namespace, labels, secretData) : undefined;
+  const job = newBuildJob(plan, names, {
+    builderImage: plan.builder.image ?? options.builderImage,
+    timestamp,
+    labels,
+  });
+
+  const secretsBlocked = !projected.ok && state.kind === "pending";
+  const specValid: ConditionInput = {
+    type: CONDITION.SpecValid,
+    status: "True",
+    reason: "Valid",
+    message: "the spec is valid",
+  };
+  const secretsCondition: ConditionInput = projected.ok
+    ? {
+        type: CONDITION.SecretsResolved,
+        status: "True",
+        reason: plan.secrets.length ? "Resolved" : "NoSecretsReferenced",
+        message: plan.secrets.length
+          ? `projected ${Object.keys(projected.data).length} key(s) into Secret ${name}`
+          : "the spec references no Secrets",
+      }
+    : {
+        type: CONDITION.SecretsResolved,
+        status: "False",
+        reason: projected.missing.some((m) => m.key) ? "SecretKeyNotFound" : "SecretNotFound",
+        message: describeMissing(projected.missing),
+      };
+
+  const desired = desiredChildren(state, secretsBlocked, req.children, { configMap, secret, job });
+  const nowText = rfc3339(now);
+
+  if (state.kind === "recorded") {
+    return { status: compactStatus({ ...previous, observedGeneration: undefined }), children: desired };
+  }
+  if (secretsBlocked) {
+    const message = `waiting for Secrets: ${secretsCondition.message}`;
+    return {
+      status: compactStatus({
+        phase: PHASE.Pending,
+        buildId: plan.buildId,
+        message,
+        conditions: withTransitionTimes(
+          [
+            specValid,
+            secretsCondition,
+            { type: CONDITION.Ready, status: "False", reason: "SecretsNotResolved", message },
+          ],
+          previous.conditions,
+          nowText,
+        ),
+        ...mergeOutputs(plan.buildId, undefined, previous),
+      }),
+      children: desired,
+    };
+  }
+  const parts = statusParts(plan, state)!;
+  return {
+    status: compactStatus({
+      phase: parts.phase,
+      ...(parts.stage ? { stage: parts.stage } : {}),
+      buildId: plan.buildId,
+      startTime: rfc3339(new Date(timestamp * 1000)),
+      ...(parts.completionTime ? { completionTime: parts.completionTime } : {}),
+      message: parts.message,
+      conditions: withTransitionTimes(
+        [specValid, secretsCondition, ...parts.conditions],
+        previous.conditions,
+        nowText,
+      ),
+      ...mergeOutputs(plan.buildId, parts.result, previous),
+    }),
+    children: desired,
+    ...(state.kind === "awaiting-result" ? { resyncAfterSeconds: 5 } : {}),
+  };
+}
+
+/**
+ * The build's children. A build that finished or whose Job vanished gets nothing new: only the
+ * children still observed are kept (returning them unchanged), so a deleted or garbage-collected
+ * Job is never created again.
+ */
+function desiredChildren(
+  state: BuildState,
+  secretsBlocked: boolean,
+  observed: ObjectMap,
+  rendered: { configMap: KubeObject | object; secret: object | undefined; job: object },
+): KubeObject[] {
+  const all = [rendered.configMap, rendered.secret, rendered.job].filter(Boolean) as KubeObject[];
+  if (state.kind === "recorded" || state.kind === "lost") return all.filter((c) => isObserved(observed, c));
+  if (secretsBlocked) return [rendered.configMap as KubeObject];
+  return all;
+}
+
+function isObserved(observed: ObjectMap, child: KubeObject): boolean {
+  const type = `${child.kind}.${child.apiVersion}`;
+  return objectsOf(observed, type).some((o) => o.metadata.name === child.metadata.name);
+}
+
+/** When the build was scheduled: kept in the Job (which is never updated) and in status. */
+function buildTimestamp(
+  job: V1Job | undefined,
+  previous: ImageBuildStatus,
+  buildId: string,
+  now: Date,
+): number {
+  const env = job?.spec?.template?.spec?.containers?.[0]?.env?.find(
+    (e) => e.name === "BUILD_TIMESTAMP",
+  )?.value;
+  if (env && /^\d+$/.test(env)) return Number(env);
+  if (previous.buildId === buildId && previous.startTime) {
+    const t = Date.parse(previous.startTime);
+    if (!Number.isNaN(t)) return Math.floor(t / 1000);
+  }
+  return Math.floor(now.getTime() / 1000);
+}
+
+/** No empty lists or undefined fields: status is written as the API server would store it. */
+export function compactStatus(status: ImageBuildStatus): ImageBuildStatus {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(status)) {
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
+    out[key] = value;
+  }
+  return out as ImageBuildStatus;
+}
