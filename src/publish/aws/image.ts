@@ -1,0 +1,190 @@
+// AMIs: find by name, register from a snapshot, copy to other regions, tag and share.
+import {
+  CopyImageCommand,
+  CreateTagsCommand,
+  DescribeImagesCommand,
+  ModifyImageAttributeCommand,
+  ModifySnapshotAttributeCommand,
+  RegisterImageCommand,
+  type EC2Client,
+  type Image,
+} from "@aws-sdk/client-ec2";
+import { createHash } from "node:crypto";
+import { describeAwsError } from "./errors.js";
+import { withRetry, type RetryPolicy } from "./retry.js";
+import { TAG_BUILD_ID, tagList } from "./tags.js";
+
+export interface Ec2Call {
+  ec2: EC2Client;
+  target: string;
+  retry?: RetryPolicy;
+  signal?: AbortSignal;
+}
+
+export function ec2Call<T>(c: Ec2Call, action: string, fn: (signal?: AbortSignal) => Promise<T>): Promise<T> {
+  return withRetry(() => fn(c.signal), { signal: c.signal, ...(c.retry ? { policy: c.retry } : {}) }).catch(
+    (error: unknown) => {
+      if (c.signal?.aborted) throw error;
+      throw describeAwsError(c.target, action, error);
+    },
+  );
+}
+
+export function tagValue(image: Image | undefined, key: string): string | undefined {
+  return image?.Tags?.find((t) => t.Key === key)?.Value;
+}
+
+export function rootSnapshotId(image: Image): string | undefined {
+  return image.BlockDeviceMappings?.find((m) => m.Ebs?.SnapshotId)?.Ebs?.SnapshotId;
+}
+
+/** Our own AMI of that name, if any; a deregistered one no longer holds the name. */
+export async function findImageByName(c: Ec2Call, name: string): Promise<Image | undefined> {
+  const out = await ec2Call(c, "DescribeImages", (abortSignal) =>
+    c.ec2.send(new DescribeImagesCommand({ Owners: ["self"], Filters: [{ Name: "name", Values: [name] }] }), {
+      abortSignal,
+    }),
+  );
+  return out.Images?.find((i) => i.Name === name && i.State !== "deregistered");
+}
+
+/** An AMI of that name that another build made is an error, never silently reused or replaced. */
+export function assertOurs(c: Ec2Call, image: Image, buildId: string): void {
+  const owner = tagValue(image, TAG_BUILD_ID);
+  if (owner !== buildId) {
+    throw new Error(
+      `${c.target}: an AMI named "${image.Name}" already exists (${image.ImageId}) and was not published by this build ` +
+        `(${TAG_BUILD_ID}=${owner ?? "<none>"}, expected ${buildId}); use a unique publish.aws.name, e.g. with {{.Timestamp}} or {{.BuildID}}`,
+    );
+  }
+}
+
+export interface RegisterSpec {
+  name: string;
+  description?: string;
+  architecture: "x86_64" | "arm64";
+  bootMode: "uefi" | "legacy-bios" | "uefi-preferred";
+  snapshotId: string;
+  tags: Record<string, string>;
+}
+
+export const ROOT_DEVICE = "/dev/xvda";
+
+export async function registerImage(c: Ec2Call, spec: RegisterSpec, buildId: string): Promise<string> {
+  try {
+    const out = await ec2Call(c, "RegisterImage", (abortSignal) =>
+      c.ec2.send(
+        new RegisterImageCommand({
+          Name: spec.name,
+          ...(spec.description ? { Description: spec.description } : {}),
+          Architecture: spec.architecture,
+          VirtualizationType: "hvm",
+          EnaSupport: true,
+          BootMode: spec.bootMode,
+          ImdsSupport: "v2.0",
+          RootDeviceName: ROOT_DEVICE,
+          BlockDeviceMappings: [
+            {
+              DeviceName: ROOT_DEVICE,
+              Ebs: { SnapshotId: spec.snapshotId, VolumeType: "gp3", DeleteOnTermination: true },
+            },
+          ],
+          // Tagged in the same call: an AMI never exists without the build id that claims its name.
+          TagSpecifications: [{ ResourceType: "image", Tags: tagList(spec.tags) }],
+        }),
+        { abortSignal },
+      ),
+    );
+    if (!out.ImageId) throw new Error(`${c.target}: RegisterImage returned no image id`);
+    return out.ImageId;
+  } catch (error) {
+    // A retried RegisterImage whose first attempt succeeded meets its own AMI.
+    if (!/InvalidAMIName\.Duplicate/.test((error as Error).message)) throw error;
+    const image = await findImageByName(c, spec.name);
+    if (!image?.ImageId) throw error;
+    assertOurs(c, image, buildId);
+    return image.ImageId;
+  }
+}
+
+export async function createTags(
+  c: Ec2Call,
+  resources: string[],
+  tags: Record<string, string>,
+): Promise<void> {
+  await ec2Call(c, "CreateTags", (abortSignal) =>
+    c.ec2.send(new CreateTagsCommand({ Resources: resources, Tags: tagList(tags) }), { abortSignal }),
+  );
+}
+
+export async function waitForImage(c: Ec2Call, imageId: string, pollMs: number): Promise<Image> {
+  for (;;) {
+    const out = await ec2Call(c, "DescribeImages", (abortSignal) =>
+      c.ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }), { abortSignal }),
+    );
+    const image = out.Images?.[0];
+    if (image?.State === "available") return image;
+    if (image && image.State !== "pending") {
+      throw new Error(
+        `${c.target}: AMI ${imageId} is ${image.State}: ${image.StateReason?.Message ?? "no reason given"}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+export function copyClientToken(buildId: string, sourceImageId: string, region: string): string {
+  return `bib-${createHash("sha256").update(`${buildId}\n${sourceImageId}\n${region}`).digest("hex").slice(0, 48)}`;
+}
+
+export async function copyImage(
+  c: Ec2Call,
+  src: { imageId: string; region: string; name: string; description?: string },
+  tags: Record<string, string>,
+  buildId: string,
+  destRegion: string,
+): Promise<string> {
+  const out = await ec2Call(c, "CopyImage", (abortSignal) =>
+    c.ec2.send(
+      new CopyImageCommand({
+        SourceImageId: src.imageId,
+        SourceRegion: src.region,
+        Name: src.name,
+        ...(src.description ? { Description: src.description } : {}),
+        ClientToken: copyClientToken(buildId, src.imageId, destRegion),
+        TagSpecifications: [{ ResourceType: "image", Tags: tagList(tags) }],
+      }),
+      { abortSignal },
+    ),
+  );
+  if (!out.ImageId) throw new Error(`${c.target}: CopyImage returned no image id`);
+  return out.ImageId;
+}
+
+/** Launch permission on the AMI and create-volume permission on its snapshot, which EC2 needs too. */
+export async function share(
+  c: Ec2Call,
+  imageId: string,
+  snapshotId: string,
+  accounts: string[],
+  isPublic: boolean,
+): Promise<void> {
+  if (!accounts.length && !isPublic) return;
+  const add = [...accounts.map((UserId) => ({ UserId })), ...(isPublic ? [{ Group: "all" as const }] : [])];
+  await ec2Call(c, "ModifyImageAttribute", (abortSignal) =>
+    c.ec2.send(new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: add } }), {
+      abortSignal,
+    }),
+  );
+  await ec2Call(c, "ModifySnapshotAttribute", (abortSignal) =>
+    c.ec2.send(
+      new ModifySnapshotAttributeCommand({
+        SnapshotId: snapshotId,
+        CreateVolumePermission: {
+          Add: add.map((a) => ("UserId" in a ? { UserId: a.UserId } : { Group: "all" })),
+        },
+      }),
+      { abortSignal },
+    ),
+  );
+}

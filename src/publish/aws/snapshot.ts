@@ -1,0 +1,253 @@
+// An EBS snapshot written through the EBS direct APIs: StartSnapshot, PutSnapshotBlock for each
+// non-zero 512 KiB block, CompleteSnapshot with the LINEAR checksum, then wait for `completed`.
+// Resumable: a build's snapshots are tagged with its id, so a rerun finds what a crash left behind.
+import { open } from "node:fs/promises";
+import {
+  CompleteSnapshotCommand,
+  PutSnapshotBlockCommand,
+  StartSnapshotCommand,
+  type Tag as EbsTag,
+} from "@aws-sdk/client-ebs";
+import { DeleteSnapshotCommand, DescribeSnapshotsCommand, type Snapshot } from "@aws-sdk/client-ec2";
+import { createHash } from "node:crypto";
+import type { Progress } from "../types.js";
+import {
+  EBS_BLOCK_SIZE,
+  blockCount,
+  blocksInRanges,
+  isZeroBlock,
+  linearChecksum,
+  sha256,
+  volumeSizeGiB,
+} from "./blocks.js";
+import type { AwsClients } from "./clients.js";
+import { describeAwsError } from "./errors.js";
+import { withRetry, type RetryPolicy } from "./retry.js";
+import type { RawSource } from "./source.js";
+import { TAG_BUILD_ID, TAG_SOURCE_SHA256 } from "./tags.js";
+
+export interface SnapshotOptions {
+  clients: AwsClients;
+  target: string;
+  source: RawSource;
+  /** sha256 of the artifact the source came from: a snapshot of other bytes is never reused. */
+  sourceSha256: string;
+  buildId: string;
+  tags: Record<string, string>;
+  description: string;
+  concurrency: number;
+  pollMs: number;
+  retry?: RetryPolicy;
+  progress: Progress;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  signal?: AbortSignal;
+}
+
+export interface UploadStats {
+  blocks: number;
+  bytes: number;
+}
+
+/** StartSnapshot's idempotency token: the same build, bytes and region give the same token. */
+export function snapshotClientToken(
+  buildId: string,
+  sourceSha256: string,
+  region: string,
+  generation: number,
+): string {
+  const h = createHash("sha256")
+    .update(`${buildId}\n${sourceSha256}\n${region}\n${generation}`)
+    .digest("hex");
+  return `bib-${h.slice(0, 48)}`;
+}
+
+async function taggedSnapshots(o: SnapshotOptions): Promise<Snapshot[]> {
+  const out = await call(o, "DescribeSnapshots", () =>
+    o.clients.ec2.send(
+      new DescribeSnapshotsCommand({
+        OwnerIds: ["self"],
+        Filters: [
+          { Name: `tag:${TAG_BUILD_ID}`, Values: [o.buildId] },
+          { Name: `tag:${TAG_SOURCE_SHA256}`, Values: [o.sourceSha256] },
+        ],
+      }),
+      { abortSignal: o.signal },
+    ),
+  );
+  return out.Snapshots ?? [];
+}
+
+function call<T>(o: SnapshotOptions, action: string, fn: () => Promise<T>): Promise<T> {
+  return withRetry(fn, {
+    signal: o.signal,
+    ...(o.retry ? { policy: o.retry } : {}),
+    onRetry: (error, attempt) =>
+      o.log.warn({ action, attempt, error: (error as Error).name }, "retrying AWS call"),
+  }).catch((error: unknown) => {
+    if (o.signal?.aborted) throw error;
+    throw describeAwsError(o.target, action, error);
+  });
+}
+
+async function deleteSnapshot(o: SnapshotOptions, snapshotId: string): Promise<void> {
+  await call(o, "DeleteSnapshot", () =>
+    o.clients.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }), { abortSignal: o.signal }),
+  ).catch((error: Error) => {
+    if (!/InvalidSnapshot\.NotFound/.test(error.message)) throw error;
+  });
+}
+
+/** The id of a completed snapshot holding the source's bytes; uploads only when needed. */
+export async function ensureSnapshot(o: SnapshotOptions): Promise<string> {
+  const existing = await taggedSnapshots(o);
+  const done = existing.find((s) => s.State === "completed");
+  if (done?.SnapshotId) {
+    o.log.info({ snapshotId: done.SnapshotId }, "reusing the completed snapshot of an earlier attempt");
+    return done.SnapshotId;
+  }
+  for (const s of existing.filter((s) => s.State === "error")) await deleteSnapshot(o, s.SnapshotId!);
+
+  for (let generation = 0; generation < 3; generation++) {
+    const started = await startSnapshot(o, generation);
+    // Pending snapshots of crashed attempts that StartSnapshot did not hand back are deleted, so
+    // nothing is left behind half-written.
+    for (const s of existing) {
+      if (s.State === "pending" && s.SnapshotId !== started.id) await deleteSnapshot(o, s.SnapshotId!);
+    }
+    if (started.status === "completed") return started.id;
+    if (started.status === "error") {
+      await deleteSnapshot(o, started.id);
+      continue;
+    }
+    if (existing.some((s) => s.SnapshotId === started.id)) {
+      o.log.info({ snapshotId: started.id }, "resuming a pending snapshot: writing all blocks again");
+    }
+    const stats = await uploadAndComplete(o, started.id);
+    o.log.info({ snapshotId: started.id, ...stats }, "snapshot blocks written");
+    await waitForSnapshot(o, started.id);
+    return started.id;
+  }
+  throw new Error(`${o.target}: StartSnapshot kept returning snapshots in the error state`);
+}
+
+async function startSnapshot(
+  o: SnapshotOptions,
+  generation: number,
+): Promise<{ id: string; status: string }> {
+  const tags: EbsTag[] = Object.entries(o.tags).map(([Key, Value]) => ({ Key, Value }));
+  const out = await call(o, "StartSnapshot", () =>
+    o.clients.ebs.send(
+      new StartSnapshotCommand({
+        VolumeSize: volumeSizeGiB(o.source.size),
+        Description: o.description,
+        Tags: tags,
+        ClientToken: snapshotClientToken(o.buildId, o.sourceSha256, o.clients.region, generation),
+        // Minutes until an unfinished snapshot turns to `error` by itself, should we never come back.
+        Timeout: 120,
+      }),
+      { abortSignal: o.signal },
+    ),
+  );
+  if (!out.SnapshotId) throw new Error(`${o.target}: StartSnapshot returned no snapshot id`);
+  if (out.BlockSize !== undefined && out.BlockSize !== EBS_BLOCK_SIZE) {
+    throw new Error(`${o.target}: unexpected EBS block size ${out.BlockSize}`);
+  }
+  return { id: out.SnapshotId, status: out.Status ?? "pending" };
+}
+
+/** Writes every non-zero block with bounded concurrency, then CompleteSnapshot. */
+export async function uploadAndComplete(o: SnapshotOptions, snapshotId: string): Promise<UploadStats> {
+  const total = blockCount(o.source.size);
+  // 32 bytes per block of the volume (256 KiB for 8 GiB); blocks complete out of order.
+  const digests = Buffer.alloc(total * 32);
+  const written = new Uint8Array(total);
+  const indexes = blocksInRanges(o.source.dataRanges, o.source.size);
+  const candidates = [...blocksInRanges(o.source.dataRanges, o.source.size)].length;
+  const stats: UploadStats = { blocks: 0, bytes: 0 };
+  let scanned = 0;
+  let failed = false;
+  const file = await open(o.source.path, "r");
+  try {
+    const worker = async () => {
+      const block = Buffer.alloc(EBS_BLOCK_SIZE);
+      for (;;) {
+        if (failed || o.signal?.aborted) return;
+        const next = indexes.next();
+        if (next.done) return;
+        const index = next.value;
+        const offset = index * EBS_BLOCK_SIZE;
+        const length = Math.min(EBS_BLOCK_SIZE, o.source.size - offset);
+        const { bytesRead } = await file.read(block, 0, length, offset);
+        // The last block of a disk that is not a multiple of 512 KiB is padded with zeros.
+        block.fill(0, bytesRead);
+        scanned++;
+        if (!isZeroBlock(block)) {
+          const digest = sha256(block);
+          await call(o, "PutSnapshotBlock", () =>
+            o.clients.ebs.send(
+              new PutSnapshotBlockCommand({
+                SnapshotId: snapshotId,
+                BlockIndex: index,
+                BlockData: block,
+                DataLength: EBS_BLOCK_SIZE,
+                Checksum: digest.toString("base64"),
+                ChecksumAlgorithm: "SHA256",
+              }),
+              { abortSignal: o.signal },
+            ),
+          );
+          digest.copy(digests, index * 32);
+          written[index] = 1;
+          stats.blocks++;
+          stats.bytes += EBS_BLOCK_SIZE;
+        }
+        o.progress.update("aws snapshot", scanned, candidates, "blocks");
+      }
+    };
+    const workers = Array.from({ length: o.concurrency }, () =>
+      worker().catch((error: unknown) => {
+        failed = true;
+        throw error;
+      }),
+    );
+    const results = await Promise.allSettled(workers);
+    const rejected = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (rejected) throw rejected.reason;
+    if (o.signal?.aborted) throw o.signal.reason;
+  } finally {
+    await file.close();
+  }
+
+  const inOrder = function* () {
+    for (let i = 0; i < total; i++) if (written[i]) yield digests.subarray(i * 32, i * 32 + 32);
+  };
+  await call(o, "CompleteSnapshot", () =>
+    o.clients.ebs.send(
+      new CompleteSnapshotCommand({
+        SnapshotId: snapshotId,
+        ChangedBlocksCount: stats.blocks,
+        Checksum: linearChecksum(inOrder()),
+        ChecksumAlgorithm: "SHA256",
+        ChecksumAggregationMethod: "LINEAR",
+      }),
+      { abortSignal: o.signal },
+    ),
+  );
+  return stats;
+}
+
+export async function waitForSnapshot(o: SnapshotOptions, snapshotId: string): Promise<void> {
+  for (;;) {
+    const out = await call(o, "DescribeSnapshots", () =>
+      o.clients.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }), {
+        abortSignal: o.signal,
+      }),
+    );
+    const state = out.Snapshots?.[0]?.State;
+    if (state === "completed") return;
+    if (state === "error" || state === undefined) {
+      throw new Error(`${o.target}: snapshot ${snapshotId} ${state === "error" ? "failed" : "disappeared"}`);
+    }
+    await new Promise((r) => setTimeout(r, o.pollMs));
+  }
+}
