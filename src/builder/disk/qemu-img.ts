@@ -1,0 +1,36 @@
+import { run } from "../../util/exec.js";
+import type { Progress } from "../../publish/types.js";
+import { convertOptions, type DiskFormat } from "./formats.js";
+import { lastPercent } from "./progress.js";
+
+export interface ConvertOptions {
+  progress: Progress;
+  task: string;
+  /** Virtual size, to report progress in bytes. */
+  bytes: number;
+  signal?: AbortSignal;
+}
+
+export async function convertRaw(raw: string, output: string, format: DiskFormat, o: ConvertOptions) {
+  await run("qemu-img", ["convert", "-p", "-f", "raw", ...convertOptions(format), raw, output], {
+    signal: o.signal,
+    captureStdout: false,
+    onOutput: (chunk) => {
+      const percent = lastPercent(chunk);
+      if (percent !== undefined)
+        o.progress.update(o.task, Math.round((o.bytes * percent) / 100), o.bytes, "bytes");
+    },
+  });
+}
+
+export interface ImageInfo {
+  format: string;
+  "virtual-size": number;
+  "actual-size"?: number;
+}
+
+export async function imageInfo(file: string, format?: string): Promise<ImageInfo> {
+  const args = ["info", "--output=json", ...(format ? ["-f", format] : []), file];
+  const { stdout } = await run("qemu-img", args);
+  return JSON.parse(stdout) as ImageInfo;
+}

@@ -1,0 +1,158 @@
+// Step `package`: turns the tree into the requested artifact files. The raw disk is assembled in
+// place (GPT by sfdisk, ext4 by mkfs.ext4 -d at its offset, FAT by mkfs.vfat + mtools), the other
+// disk formats are converted from it, and the tarball is made from the tree. Every file is written
+// under a hidden partial name and renamed only when all of them are complete.
+import { existsSync } from "node:fs";
+import { mkdir, open, rename, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Format } from "../../api/schema.js";
+import type { Artifact } from "../artifact.js";
+import {
+  writeEsp,
+  writeExt4,
+  writePartitionTable,
+  treeUsage,
+  FilesystemFullError,
+} from "../disk/filesystems.js";
+import { artifactFileName, espDir, partialFileName, type DiskFormat } from "../disk/formats.js";
+import { diskIds } from "../disk/ids.js";
+import { diskLayout, ext4BytesNeeded } from "../disk/layout.js";
+import { convertRaw } from "../disk/qemu-img.js";
+import { sha256File } from "../disk/sha256.js";
+import { writeTarball } from "../disk/tarball.js";
+import { tooSmallMessage } from "../disk/too-small.js";
+import { workspacePaths, type StageContext, type Step } from "../stage.js";
+
+export const ARTIFACTS_STATE_FILE = "artifacts.json";
+
+const fail = (what: string, cause?: unknown) =>
+  new Error(`package: package: ${what}`, cause === undefined ? undefined : { cause });
+
+async function timed<T>(ctx: StageContext, what: string, work: () => Promise<T>): Promise<T> {
+  const start = Date.now();
+  const result = await work();
+  ctx.log.info({ seconds: (Date.now() - start) / 1000 }, `package: ${what}`);
+  return result;
+}
+
+async function createSparseFile(file: string, bytes: number): Promise<void> {
+  const handle = await open(file, "w");
+  try {
+    await handle.truncate(bytes);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function buildRawDisk(ctx: StageContext, raw: string): Promise<void> {
+  const { plan } = ctx;
+  const { rootfs } = workspacePaths(ctx.workspace);
+  if (plan.disk.filesystem !== "ext4")
+    throw fail(`spec.disk.filesystem ${plan.disk.filesystem} is not supported; use ext4`);
+  const esp = espDir(ctx.workspace);
+  if (!existsSync(esp)) throw fail(`no ESP tree at ${esp}: the bootable step must run before package`);
+
+  const layout = diskLayout(plan.disk.sizeBytes);
+  const usage = await timed(ctx, "measured the tree", () => treeUsage(rootfs, ctx.signal));
+  if (ext4BytesNeeded(usage) > layout.root.bytes) throw fail(tooSmallMessage(plan.disk.sizeBytes, usage));
+
+  const ids = diskIds(plan.buildId);
+  await createSparseFile(raw, layout.diskBytes);
+  await writePartitionTable(raw, layout, ids, ctx.signal);
+  try {
+    await timed(ctx, "root filesystem written (mkfs.ext4 -d)", () =>
+      writeExt4(raw, layout, ids, rootfs, ctx.signal),
+    );
+  } catch (error) {
+    if (error instanceof FilesystemFullError) throw fail(tooSmallMessage(plan.disk.sizeBytes, usage), error);
+    throw error;
+  }
+  await writeEsp(raw, layout, ids, esp, ctx.signal);
+}
+
+async function describe(
+  ctx: StageContext,
+  format: Format,
+  file: string,
+  finalPath: string,
+): Promise<Artifact> {
+  const { size } = await stat(file);
+  const task = `sha256 ${path.basename(finalPath)}`;
+  const sha256 = await sha256File(file, {
+    signal: ctx.signal,
+    onBytes: (done) => ctx.progress.update(task, done, size, "bytes"),
+  });
+  return { format, path: finalPath, size, sha256 };
+}
+
+async function packageAll(ctx: StageContext, partials: Map<Format | "disk", string>): Promise<Artifact[]> {
+  const { plan } = ctx;
+  const { rootfs, artifacts } = workspacePaths(ctx.workspace);
+  const partial = (format: Format) => path.join(artifacts, partialFileName(plan.buildName, format));
+  const diskFormats = plan.formats.filter((f): f is DiskFormat | "raw" => f !== "tgz");
+
+  if (diskFormats.length > 0) {
+    const raw = partial("raw");
+    partials.set("raw", raw);
+    await buildRawDisk(ctx, raw);
+    const bytes = diskLayout(plan.disk.sizeBytes).diskBytes;
+    for (const format of diskFormats) {
+      if (format === "raw") continue;
+      partials.set(format, partial(format));
+      await timed(ctx, `converted to ${format}`, () =>
+        convertRaw(raw, partial(format), format, {
+          progress: ctx.progress,
+          task: `convert ${format}`,
+          bytes,
+          signal: ctx.signal,
+        }),
+      );
+    }
+  }
+  if (plan.formats.includes("tgz")) {
+    partials.set("tgz", partial("tgz"));
+    await timed(ctx, "tarball written", () =>
+      writeTarball(rootfs, partial("tgz"), ctx.timestamp, ctx.signal),
+    );
+  }
+
+  const result: Artifact[] = [];
+  for (const format of plan.formats) {
+    const finalPath = path.join(artifacts, artifactFileName(plan.buildName, format));
+    result.push(
+      await timed(ctx, `hashed ${format}`, () => describe(ctx, format, partial(format), finalPath)),
+    );
+  }
+  for (const artifact of result) {
+    await rename(partial(artifact.format), artifact.path);
+    partials.delete(artifact.format);
+  }
+  return result;
+}
+
+export const packageStep: Step = {
+  name: "package",
+  stage: "package",
+  async run(ctx: StageContext): Promise<void> {
+    const { artifacts, state } = workspacePaths(ctx.workspace);
+    await mkdir(artifacts, { recursive: true });
+    await mkdir(state, { recursive: true });
+    // Artifacts of an earlier attempt must not survive a failed one under their final names.
+    for (const format of ctx.plan.formats) {
+      await rm(path.join(artifacts, artifactFileName(ctx.plan.buildName, format)), { force: true });
+    }
+    await rm(path.join(state, ARTIFACTS_STATE_FILE), { force: true });
+    const partials = new Map<Format | "disk", string>();
+    try {
+      const result = await packageAll(ctx, partials);
+      await writeFile(path.join(state, ARTIFACTS_STATE_FILE), `${JSON.stringify(result, null, 2)}\n`);
+      for (const a of result)
+        ctx.log.info({ format: a.format, size: a.size, sha256: a.sha256 }, `package: ${a.path}`);
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith("package: ")) throw error;
+      throw fail((error as Error).message, error);
+    } finally {
+      for (const file of partials.values()) await rm(file, { force: true });
+    }
+  },
+};
