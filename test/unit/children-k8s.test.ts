@@ -1,0 +1,132 @@
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { parseAllDocuments } from "yaml";
+import { describe, expect, it } from "vitest";
+import { createHooks } from "../../src/hooks/index.js";
+import type { KubeObject } from "../../src/hooks/types.js";
+import { BUILDER_IMAGE, imageBuild, secret, syncRequest } from "../support/fixtures.js";
+import { validateChild } from "../support/k8s-validate.js";
+
+const hooks = createHooks({ builderImage: BUILDER_IMAGE });
+const now = new Date("2026-11-23T10:00:00Z");
+
+const everything = {
+  base: { image: "registry.test/base/debian:12" },
+  packages: ["openssh-server", "cloud-init"],
+  files: [{ path: "/etc/motd", content: "golden\n", mode: "0644" }],
+  provisioners: [
+    {
+      name: "site",
+      ansible: {
+        configMapRef: { name: "playbooks", key: "site.yml" },
+        extraVars: { a: 1 },
+        extraVarsSecretRef: { name: "vault", key: "vars.json" },
+      },
+    },
+    { ansible: { git: { url: "https://git.test/p.git", ref: "main", path: "site.yml" } } },
+    { shell: { script: "echo hi" } },
+  ],
+  kernel: { cmdline: ["console=ttyS0"] },
+  disk: { size: "8Gi" },
+  formats: ["qcow2", "raw", "vmdk", "vhd", "tgz"],
+  publish: {
+    volume: { claimName: "images", path: "builds/" },
+    s3: { bucket: "images", region: "eu-west-1", credentialsSecretRef: { name: "s3" } },
+    oci: { repository: "registry.test/images/debian", tag: "12", credentialsSecretRef: { name: "reg" } },
+    aws: { region: "us-east-1", name: "capa-ami-{{.Timestamp}}", credentialsSecretRef: { name: "aws" } },
+  },
+  builder: {
+    resources: { requests: { cpu: 2, memory: "4Gi" }, limits: { memory: "8Gi" } },
+    nodeSelector: { "kubernetes.io/arch": "amd64" },
+    tolerations: [{ key: "builders", operator: "Exists", effect: "NoSchedule" }],
+    serviceAccountName: "builder",
+    cacheClaimName: "bib-cache",
+    retries: 1,
+  },
+  deletionPolicy: "Delete",
+};
+
+const secrets = [
+  secret("vault", { "vars.json": '{"password":"x"}' }),
+  secret("s3", { AWS_ACCESS_KEY_ID: "a", AWS_SECRET_ACCESS_KEY: "b" }),
+  secret("aws", { AWS_ACCESS_KEY_ID: "a", AWS_SECRET_ACCESS_KEY: "b", AWS_SESSION_TOKEN: "c" }),
+  secret("reg", { ".dockerconfigjson": '{"auths":{}}' }),
+];
+
+function exampleSpecs(): Array<[string, unknown, string]> {
+  const dir = path.resolve(import.meta.dirname, "../../examples");
+  let files: string[] = [];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith(".yaml"));
+  } catch {
+    return [];
+  }
+  return files.flatMap((file) =>
+    parseAllDocuments(readFileSync(path.join(dir, file), "utf8"))
+      .map((d) => d.toJS() as { kind?: string; spec?: unknown; metadata?: { name?: string } })
+      .filter((d) => d?.kind === "ImageBuild")
+      .map((d): [string, unknown, string] => [file, d.spec, d.metadata?.name ?? "example"]),
+  );
+}
+
+const cases: Array<[string, unknown, string]> = [
+  ["minimal", { base: { debootstrap: { suite: "bookworm" } } }, "debian"],
+  ["everything", everything, "debian"],
+  ["a long dotted name", { base: { debootstrap: { suite: "bookworm" } } }, `${"node.images.".repeat(20)}x`],
+  ...exampleSpecs(),
+];
+
+describe("rendered children validate against Kubernetes' schemas", () => {
+  it.each(cases)("build children for %s", (_label, spec, name) => {
+    const r = hooks.sync(syncRequest(imageBuild(spec, { name }), [], secrets), now);
+    expect(r.status.phase, r.status.message).not.toBe("Failed");
+    expect(r.children.length).toBeGreaterThan(0);
+    for (const child of r.children)
+      expect(validateChild(child as KubeObject & { metadata: { name: string } })).toEqual([]);
+  });
+
+  it("cleanup children", () => {
+    const status = {
+      buildId: "x",
+      phase: "Succeeded",
+      images: [{ provider: "aws", region: "us-east-1", imageId: "ami-1", snapshotId: "snap-1" }],
+      artifacts: [{ format: "qcow2", size: 1, sha256: "a", location: "s3://images/x.qcow2" }],
+    };
+    const r = hooks.finalize(
+      syncRequest(imageBuild(everything, {}, status), [], secrets, { finalizing: true }),
+      now,
+    );
+    expect(r.children.map((c) => c.kind)).toEqual(["ConfigMap", "Secret", "Job"]);
+    for (const child of r.children)
+      expect(validateChild(child as KubeObject & { metadata: { name: string } })).toEqual([]);
+  });
+});
+
+describe("the validator itself", () => {
+  const job = () =>
+    hooks
+      .sync(syncRequest(imageBuild({ base: { debootstrap: { suite: "bookworm" } } })), now)
+      .children.find((c) => c.kind === "Job")! as KubeObject & {
+      metadata: { name: string };
+      spec: { template: { spec: { containers: Array<Record<string, unknown>> } } };
+    };
+
+  it("rejects an unknown field", () => {
+    const j = job();
+    (j.spec as Record<string, unknown>).bogus = true;
+    expect(validateChild(j)).toEqual([expect.stringContaining(".spec.bogus: unknown field")]);
+  });
+
+  it("rejects allowPrivilegeEscalation: false with CAP_SYS_ADMIN, as the API server does", () => {
+    const j = job();
+    const c = j.spec.template.spec.containers[0]!;
+    c.securityContext = { ...(c.securityContext as object), allowPrivilegeEscalation: false };
+    expect(validateChild(j).join()).toContain("allowPrivilegeEscalation");
+  });
+
+  it("rejects a schema violation", () => {
+    const j = job();
+    j.spec.template.spec.containers[0]!.image = 42;
+    expect(validateChild(j).join()).toContain("must be string");
+  });
+});

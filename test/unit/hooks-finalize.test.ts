@@ -1,0 +1,157 @@
+import type { V1Job } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { createHooks } from "../../src/hooks/index.js";
+import type { SyncResponse } from "../../src/hooks/types.js";
+import { BUILDER_IMAGE, imageBuild, podOf, secret, syncRequest, withJobStatus } from "../support/fixtures.js";
+
+const hooks = createHooks({ builderImage: BUILDER_IMAGE });
+const now = new Date("2026-11-23T12:00:00Z");
+
+const spec = (deletionPolicy: "Retain" | "Delete") => ({
+  base: { debootstrap: { suite: "bookworm" } },
+  formats: ["raw"],
+  publish: {
+    aws: { region: "us-east-1", name: "capa-ami-{{.Timestamp}}", credentialsSecretRef: { name: "aws" } },
+    s3: { bucket: "images", credentialsSecretRef: { name: "s3" } },
+  },
+  provisioners: [
+    { ansible: { playbook: "- hosts: all", extraVarsSecretRef: { name: "vault", key: "vars" } } },
+  ],
+  deletionPolicy,
+});
+const published = {
+  phase: "Succeeded",
+  buildId: "0123456789abcdef",
+  images: [
+    {
+      provider: "aws",
+      region: "us-east-1",
+      imageId: "ami-1",
+      snapshotId: "snap-1",
+      buildId: "0123456789abcdef",
+    },
+  ],
+  artifacts: [
+    {
+      format: "raw",
+      size: 10,
+      sha256: "a".repeat(64),
+      location: "s3://images/debian.raw",
+      buildId: "0123456789abcdef",
+    },
+    {
+      format: "raw",
+      size: 10,
+      sha256: "a".repeat(64),
+      location: "pvc://images/debian.raw",
+      buildId: "0123456789abcdef",
+    },
+  ],
+};
+const secrets = [
+  secret("aws", { AWS_ACCESS_KEY_ID: "id", AWS_SECRET_ACCESS_KEY: "key" }),
+  secret("s3", { AWS_ACCESS_KEY_ID: "id2", AWS_SECRET_ACCESS_KEY: "key2" }),
+  secret("vault", { vars: "{}" }),
+];
+
+function finalizing(
+  s: unknown,
+  status: unknown,
+  children: object[] = [],
+  related: object[] = secrets,
+): SyncResponse {
+  return hooks.finalize(syncRequest(imageBuild(s, {}, status), children, related, { finalizing: true }), now);
+}
+const cleanupJob = (r: SyncResponse) => r.children.find((c) => c.kind === "Job") as unknown as V1Job;
+
+describe("finalize", () => {
+  it("with Retain finishes at once and keeps what was published", () => {
+    const r = finalizing(spec("Retain"), published);
+    expect(r.finalized).toBe(true);
+    expect(r.children).toEqual([]);
+    expect(r.status.phase).toBe("Deleting");
+    expect(r.status.images).toEqual(published.images);
+  });
+
+  it("with Delete and nothing published finishes at once", () => {
+    const r = finalizing(spec("Delete"), { phase: "Failed", buildId: "x" });
+    expect(r.finalized).toBe(true);
+  });
+
+  it("with Delete runs a cleanup Job that gets exactly the external targets and credentials", () => {
+    const r = finalizing(spec("Delete"), published);
+    expect(r.finalized).toBe(false);
+    expect(r.children.map((c) => c.kind)).toEqual(["ConfigMap", "Secret", "Job"]);
+    const cm = r.children[0] as unknown as { data: Record<string, string> };
+    expect(JSON.parse(cm.data["cleanup.json"]!)).toEqual({
+      images: published.images,
+      artifacts: [published.artifacts[0]],
+    });
+    const projected = r.children[1] as unknown as { data: Record<string, string> };
+    expect(Object.keys(projected.data).sort()).toEqual([
+      "aws.AWS_ACCESS_KEY_ID",
+      "aws.AWS_SECRET_ACCESS_KEY",
+      "s3.AWS_ACCESS_KEY_ID",
+      "s3.AWS_SECRET_ACCESS_KEY",
+    ]);
+    expect(cleanupJob(r).spec!.template.spec!.containers[0]!.command).toEqual(["bib", "cleanup"]);
+    expect(r.status.message).toBe("deleting 2 published item(s)");
+  });
+
+  it("reports a failing cleanup attempt while the Job retries", () => {
+    const first = finalizing(spec("Delete"), published);
+    const job = withJobStatus(cleanupJob(first));
+    const failedPod = podOf(job, {
+      cleanup: { exitCode: 1, message: "publish.aws (us-east-1): credentials rejected: AuthFailure" },
+    });
+    const r = finalizing(
+      spec("Delete"),
+      first.status,
+      [...first.children.slice(0, 2), job],
+      [...secrets, failedPod],
+    );
+    expect(r.finalized).toBe(false);
+    expect(r.status.message).toBe(
+      "cleanup failed (attempt 1): publish.aws (us-east-1): credentials rejected: AuthFailure; retrying",
+    );
+    expect(r.children.map((c) => c.kind)).toEqual(["ConfigMap", "Secret", "Job"]);
+  });
+
+  it("finishes only once the cleanup Job succeeded", () => {
+    const first = finalizing(spec("Delete"), published);
+    const done = withJobStatus(cleanupJob(first), "Complete");
+    const r = finalizing(spec("Delete"), first.status, [...first.children.slice(0, 2), done]);
+    expect(r.finalized).toBe(true);
+    expect(r.children).toEqual([]);
+    expect(r.status.message).toBe("deleted 2 published item(s)");
+  });
+
+  it("reuses the build's projected Secret when the user's Secret is already gone", () => {
+    const buildSecret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: `debian-${published.buildId.slice(0, 10)}`, namespace: "images" },
+      data: {
+        "aws.AWS_ACCESS_KEY_ID": "aWQ=",
+        "aws.AWS_SECRET_ACCESS_KEY": "a2V5",
+        "provisioner-0.extra-vars": "e30=",
+      },
+    };
+    // The buildId of the spec decides the names; make the status agree with it.
+    const probe = finalizing(spec("Delete"), published);
+    const id = (probe.children[0]!.metadata.labels as Record<string, string>)["bib.dev/build-id"]!;
+    buildSecret.metadata.name = `debian-${id.slice(0, 10)}`;
+    const r = finalizing(spec("Delete"), published, [buildSecret], []);
+    const projected = r.children.find((c) => c.kind === "Secret") as unknown as {
+      data: Record<string, string>;
+    };
+    expect(projected.data).toEqual({ "aws.AWS_ACCESS_KEY_ID": "aWQ=", "aws.AWS_SECRET_ACCESS_KEY": "a2V5" });
+  });
+
+  it("says what is missing instead of finishing when no credentials can be found", () => {
+    const r = finalizing(spec("Delete"), published, [], []);
+    expect(r.finalized).toBe(false);
+    expect(r.children).toEqual([]);
+    expect(r.status.message).toContain('Secret "aws" not found');
+  });
+});
