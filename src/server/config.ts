@@ -2,8 +2,11 @@
 // Nothing else in the service reads `process.env`.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import type { HookOptions } from "../hooks/index.js";
 
 export const DEFAULT_PORT = 8080;
+/** The release's own builder image; BIB_BUILDER_IMAGE overrides it (e.g. a mirror or a digest). */
+export const DEFAULT_BUILDER_IMAGE = "ghcr.io/bib-dev/bib-builder:0.1.0";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -15,7 +18,7 @@ const envSchema = z.object({
   /** Same token given directly (for local runs); the file wins when both are set. */
   BIB_AUTH_TOKEN: z.string().min(1).optional(),
   /** Default builder image for build and cleanup Jobs when the spec names none. */
-  BIB_BUILDER_IMAGE: z.string().min(1).optional(),
+  BIB_BUILDER_IMAGE: z.string().min(1).default(DEFAULT_BUILDER_IMAGE),
   /** How long SIGTERM waits for in-flight requests before exiting anyway. */
   BIB_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(20_000),
   /**
@@ -27,10 +30,6 @@ const envSchema = z.object({
   BIB_LISTEN_HOST: z.string().min(1).default("0.0.0.0"),
 });
 
-export interface HooksOptions {
-  builderImage?: string;
-}
-
 export interface ServerConfig {
   port: number;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -40,7 +39,7 @@ export interface ServerConfig {
   shutdownDelayMs: number;
   host: string;
   /** Passed through to the hook functions unchanged. */
-  hooksOptions: HooksOptions;
+  hooksOptions: HookOptions;
 }
 
 export class ConfigError extends Error {
@@ -67,7 +66,7 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
     shutdownTimeoutMs: e.BIB_SHUTDOWN_TIMEOUT_MS,
     shutdownDelayMs: e.BIB_SHUTDOWN_DELAY_MS,
     host: e.BIB_LISTEN_HOST,
-    hooksOptions: e.BIB_BUILDER_IMAGE ? { builderImage: e.BIB_BUILDER_IMAGE } : {},
+    hooksOptions: { builderImage: e.BIB_BUILDER_IMAGE },
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/server/config.js";
+import { ConfigError, DEFAULT_BUILDER_IMAGE, loadConfig } from "../../src/server/config.js";
 
 const noFiles = (p: string): string => {
   throw new Error(`ENOENT ${p}`);
@@ -8,7 +8,12 @@ const noFiles = (p: string): string => {
 describe("loadConfig", () => {
   it("defaults to port 8080, info logs and no auth", () => {
     const c = loadConfig({}, noFiles);
-    expect(c).toMatchObject({ port: 8080, logLevel: "info", authToken: undefined, hooksOptions: {} });
+    expect(c).toMatchObject({
+      port: 8080,
+      logLevel: "info",
+      authToken: undefined,
+      hooksOptions: { builderImage: DEFAULT_BUILDER_IMAGE },
+    });
   });
 
   it("passes the builder image through to the hooks and treats empty values as unset", () => {
