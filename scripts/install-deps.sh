@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything bib needs on Debian 12 (run as root): the tools the build stages run, the
+# test peers (a real OCI registry), and the npm packages. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debian_packages=(
+  # base stage
+  debootstrap ca-certificates curl git skopeo umoci busybox-static
+  # provision stage
+  ansible
+  # package stage: filesystems, partition table, ESP, conversions
+  e2fsprogs xfsprogs dosfstools mtools fdisk qemu-utils grub-efi-amd64-bin grub-pc-bin zstd
+  # validate stage: boot the image
+  qemu-system-x86 ovmf
+  # tests and benchmarks: a real registry, capability bounding sets, timing
+  docker-registry libcap2-bin util-linux hyperfine time
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: run as root (sudo $0)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The Debian package starts a registry on :5000 where systemd runs; tests start their own.
+if command -v systemctl >/dev/null && systemctl is-active --quiet docker-registry 2>/dev/null; then
+  systemctl disable --now docker-registry >/dev/null 2>&1 || true
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
