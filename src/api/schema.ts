@@ -189,10 +189,14 @@ export const MAX_DISK_BYTES = 2 * 2 ** 40;
 
 const diskSchema = z.strictObject({
   size: quantity
-    .refine((q) => {
-      const bytes = quantityToBytes(q);
-      return bytes !== undefined && bytes >= MIN_DISK_BYTES && bytes <= MAX_DISK_BYTES;
-    }, "must be between 512Mi and 2Ti")
+    .refine(
+      (q) => {
+        const bytes = quantityToBytes(q);
+        return bytes !== undefined && bytes >= MIN_DISK_BYTES && bytes <= MAX_DISK_BYTES;
+      },
+      // Only for a well-formed quantity: "8GB" gets one error ("must be a quantity"), not two.
+      { message: "must be between 512Mi and 2Ti", when: (payload) => payload.issues.length === 0 },
+    )
     .describe("Disk size, a Kubernetes quantity between 512Mi and 2Ti (default 4Gi).")
     .default("4Gi"),
   filesystem: z.enum(["ext4", "xfs"]).default("ext4"),

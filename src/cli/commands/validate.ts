@@ -1,8 +1,101 @@
+// `bib validate -f FILE [-f FILE...]`: checks ImageBuilds with the same schema the hooks use, before
+// they reach a cluster. Exit 0: all valid; 1: some document is invalid; 2: unreadable or not YAML.
 import type { Command } from "commander";
+import { validateSpec, type FieldError } from "../../api/validate.js";
+import { loadManifests, ManifestError, type ImageBuildManifest, type Manifests } from "../manifests.js";
 
-// Placeholder until the owning change lands.
+export const EXIT_INVALID = 1;
+export const EXIT_UNREADABLE = 2;
+
+// metadata.name: the API server requires a DNS-1123 subdomain for custom resources.
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function metadataErrors(ib: ImageBuildManifest): FieldError[] {
+  const name = ib.metadata.name;
+  if (typeof name !== "string" || !name)
+    return [{ path: "metadata.name", message: "required field is missing" }];
+  if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
+    return [
+      { path: "metadata.name", message: "must be a lower-case DNS-1123 subdomain of at most 253 characters" },
+    ];
+  }
+  return [];
+}
+
+export interface ValidationReport {
+  /** `ok <namespace>/<name>` per valid ImageBuild. */
+  ok: string[];
+  /** `FILE: <name>: <field path>: <message>` per error. */
+  errors: string[];
+}
+
+/** What `bib validate` prints for loaded manifests (pure). */
+export function validationReport(manifests: Manifests): ValidationReport {
+  const report: ValidationReport = { ok: [], errors: [] };
+  const problemsByDocument = new Map<string, string[]>();
+  for (const p of manifests.problems) {
+    const key = `${p.source.file}#${p.source.index}`;
+    const line = `${p.source.file}: ${p.name}: ${p.path}: ${p.message}`;
+    problemsByDocument.set(key, [...(problemsByDocument.get(key) ?? []), line]);
+  }
+  const documentProblems = (ib: ImageBuildManifest) =>
+    problemsByDocument.get(`${ib.source.file}#${ib.source.index}`) ?? [];
+  const reported = new Set<string>();
+  for (const ib of manifests.imageBuilds) {
+    const name =
+      typeof ib.metadata.name === "string" && ib.metadata.name
+        ? ib.metadata.name
+        : `<document ${ib.source.index + 1}>`;
+    const result = validateSpec(ib.spec);
+    const errors = [...metadataErrors(ib), ...(result.ok ? [] : result.errors)].map(
+      (e) => `${ib.source.file}: ${name}: ${e.path}: ${e.message}`,
+    );
+    const problems = documentProblems(ib);
+    reported.add(`${ib.source.file}#${ib.source.index}`);
+    if (errors.length || problems.length) report.errors.push(...problems, ...errors);
+    else report.ok.push(`ok ${ib.namespace}/${name}`);
+  }
+  // Problems of the ConfigMaps and Secrets the ImageBuilds may reference.
+  for (const [key, lines] of problemsByDocument) if (!reported.has(key)) report.errors.push(...lines);
+  return report;
+}
+
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** Loads, validates and prints; returns the exit code. */
+export async function validateFiles(paths: readonly string[], output: Output): Promise<number> {
+  let manifests: Manifests;
+  try {
+    manifests = await loadManifests(paths);
+  } catch (error) {
+    if (!(error instanceof ManifestError)) throw error;
+    output.err(error.message);
+    return EXIT_UNREADABLE;
+  }
+  const { ok, errors } = validationReport(manifests);
+  if (!ok.length && !errors.length) {
+    output.err(`${paths.join(", ")}: no ImageBuild found`);
+    return EXIT_INVALID;
+  }
+  ok.forEach((line) => output.out(line));
+  errors.forEach((line) => output.err(line));
+  return errors.length ? EXIT_INVALID : 0;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
 export function registerValidate(program: Command): void {
-  program.command("validate").action(() => {
-    throw new Error("bib validate: not implemented yet");
-  });
+  program
+    .command("validate")
+    .description("check ImageBuild manifests against the API schema (multi-document YAML; - for stdin)")
+    .requiredOption("-f, --filename <file>", "a manifest file or directory; repeatable", collect, [])
+    .action(async (options: { filename: string[] }) => {
+      process.exitCode = await validateFiles(options.filename, {
+        out: (line) => console.log(line),
+        err: (line) => console.error(line),
+      });
+    });
 }
