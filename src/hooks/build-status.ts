@@ -155,8 +155,8 @@ function ready(ok: boolean, reason: string, message?: string): ConditionInput {
 
 function summary(result: BuildResult): string {
   const first = result.images[0]?.imageId ?? result.images[0]?.name ?? result.artifacts[0]?.location;
-  const count = result.artifacts.length + result.images.length;
-  return `built ${count} artifact${count === 1 ? "" : "s"}${first ? `; first: ${first}` : ""}`;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  return `built ${plural(result.artifacts.length, "artifact")} and ${plural(result.images.length, "image")}${first ? `; first: ${first}` : ""}`;
 }
 
 /** This build's outputs first, then earlier builds' (kept so that cleanup on Delete finds them). */
