@@ -7,6 +7,9 @@ import { snapshotMatchesFile } from "../support/aws-standin/readback.js";
 import { standinCredentialFiles } from "../support/aws-standin/fixtures.js";
 import { artifactFor, contextFor, planWith, sparseImage, tempDir, writeSecrets } from "./publish-fixtures.js";
 import type { Artifact } from "../../src/builder/artifact.js";
+import { cleanupPublished } from "../../src/publish/cleanup.js";
+import { run } from "../../src/util/exec.js";
+import pino from "pino";
 
 const MiB = 2 ** 20;
 const FAST = { maxAttempts: 12, baseMs: 1, capMs: 20 };
@@ -80,5 +83,197 @@ describe("aws publisher against the EBS/EC2 stand-in", () => {
     // Only blocks with data were sent: 6 extents of 300 KiB touch at most 12 blocks.
     expect(standin.state.stats.putBlocks).toBeLessThanOrEqual(12);
     expect(standin.state.stats.putBlocks).toBe(check.blocks);
+  });
+
+  it("rides out a throttling storm on blocks and on EC2 calls", async () => {
+    standin.faults.throttle("ebs", 5, { action: "PutSnapshotBlock", every: 2 });
+    standin.faults.throttle("ec2", 3, { every: 2 });
+    const plan = planWith(awsSpec());
+    const result = await publisher().publish(contextFor(plan, [raw], { secretsDir, volumeRoot: dir }));
+
+    expect(standin.faults.pending()).toBe(0);
+    expect(standin.state.stats.throttled).toBeGreaterThanOrEqual(8);
+    expect(
+      standin.calls.some((c) => c.service === "ebs" && c.status === 400 && c.action === "PutSnapshotBlock"),
+    ).toBe(true);
+    const check = await snapshotMatchesFile(
+      standin.url,
+      "us-east-1",
+      result.images[0]!.snapshotId!,
+      raw.path,
+    );
+    expect(check.equal).toBe(true);
+  });
+
+  it("retries transient 5xx in the middle of the upload and on completion", async () => {
+    standin.faults.fail("ebs", 3, { action: "PutSnapshotBlock", every: 3, status: 500 });
+    standin.faults.fail("ebs", 1, { action: "CompleteSnapshot", status: 503 });
+    standin.faults.fail("ec2", 1, { action: "RegisterImage", status: 503 });
+    const plan = planWith(awsSpec());
+    const result = await publisher().publish(contextFor(plan, [raw], { secretsDir, volumeRoot: dir }));
+
+    expect(standin.state.stats.failed).toBe(5);
+    expect(standin.state.images.size).toBe(1);
+    const check = await snapshotMatchesFile(
+      standin.url,
+      "us-east-1",
+      result.images[0]!.snapshotId!,
+      raw.path,
+    );
+    expect(check.equal).toBe(true);
+  });
+
+  it("after being killed mid-upload, a rerun finishes with exactly one AMI and no pending snapshot", async () => {
+    const plan = planWith(awsSpec());
+    const controller = new AbortController();
+    standin.faults.onPut(3, () => controller.abort(new Error("killed")));
+    await expect(
+      publisher().publish(contextFor(plan, [raw], { secretsDir, volumeRoot: dir }, controller.signal)),
+    ).rejects.toThrow();
+    const crashed = [...standin.state.snapshots.values()];
+    expect(crashed).toHaveLength(1);
+    expect(crashed[0]!.state).toBe("pending");
+    // What a crash leaves behind is findable: tagged with the build id from StartSnapshot on.
+    expect(crashed[0]!.tags.get("bib.dev/build-id")).toBe(plan.buildId);
+    expect(standin.state.images.size).toBe(0);
+
+    standin.faults.clear();
+    const result = await publisher().publish(contextFor(plan, [raw], { secretsDir, volumeRoot: dir }));
+    expect(standin.state.images.size).toBe(1);
+    const snapshots = [...standin.state.snapshots.values()];
+    expect(snapshots.filter((s) => s.state !== "completed")).toEqual([]);
+    expect(snapshots).toHaveLength(1);
+    const check = await snapshotMatchesFile(
+      standin.url,
+      "us-east-1",
+      result.images[0]!.snapshotId!,
+      raw.path,
+    );
+    expect(check.equal).toBe(true);
+
+    // A third run changes nothing: same AMI, no new snapshot, no block sent.
+    const putsBefore = standin.state.stats.putBlocks;
+    const again = await publisher().publish(contextFor(plan, [raw], { secretsDir, volumeRoot: dir }));
+    expect(again.images).toEqual(result.images);
+    expect(standin.state.stats.putBlocks).toBe(putsBefore);
+    expect(standin.state.images.size).toBe(1);
+  });
+
+  it("a pending snapshot whose StartSnapshot token no longer matches is deleted, not left behind", async () => {
+    const plan = planWith(awsSpec());
+    const controller = new AbortController();
+    standin.faults.onPut(2, () => controller.abort(new Error("killed")));
+    await expect(
+      publisher().publish(contextFor(plan, [raw], { secretsDir, volumeRoot: dir }, controller.signal)),
+    ).rejects.toThrow();
+    // As if the idempotency window had passed: the service no longer maps the token to it.
+    for (const s of standin.state.snapshots.values()) delete s.clientToken;
+    standin.faults.clear();
+    await publisher().publish(contextFor(plan, [raw], { secretsDir, volumeRoot: dir }));
+    const snapshots = [...standin.state.snapshots.values()];
+    expect(snapshots.map((s) => s.state)).toEqual(["completed"]);
+    expect(standin.state.images.size).toBe(1);
+  });
+
+  it("rejects bad credentials with a message naming the target", async () => {
+    const badSecrets = path.join(dir, "bad-secrets");
+    await writeSecrets(badSecrets, standinCredentialFiles("AKIAINVALID000000001"));
+    const plan = planWith(awsSpec());
+    await expect(
+      publisher().publish(contextFor(plan, [raw], { secretsDir: badSecrets, volumeRoot: dir })),
+    ).rejects.toThrow(/^publish\.aws \(us-east-1\): credentials rejected: AWS was not able to validate/);
+    expect(standin.state.snapshots.size).toBe(0);
+  });
+
+  it("refuses an AMI name that another build already uses", async () => {
+    const first = planWith(awsSpec({ name: "shared-name" }));
+    await publisher().publish(contextFor(first, [raw], { secretsDir, volumeRoot: dir }));
+    const other = planWith(awsSpec({ name: "shared-name" }), {}, "other");
+    await expect(
+      publisher().publish(contextFor(other, [raw], { secretsDir, volumeRoot: dir })),
+    ).rejects.toThrow(
+      /publish\.aws \(us-east-1\): an AMI named "shared-name" already exists .* not published by this build/,
+    );
+    expect(standin.state.images.size).toBe(1);
+    expect(standin.state.snapshots.size).toBe(1);
+  });
+
+  it("copies to other regions, shares with accounts, and cleanup removes everything idempotently", async () => {
+    const plan = planWith(
+      awsSpec({
+        copyToRegions: ["eu-west-1", "ap-south-1"],
+        shareWithAccounts: ["210987654321"],
+        public: false,
+      }),
+      { deletionPolicy: "Delete" },
+    );
+    const result = await publisher().publish(contextFor(plan, [raw], { secretsDir, volumeRoot: dir }));
+    expect(result.images.map((i) => i.region)).toEqual(["us-east-1", "eu-west-1", "ap-south-1"]);
+    for (const entry of result.images) {
+      const image = standin.state.images.get(entry.imageId!)!;
+      expect(image.region).toBe(entry.region);
+      expect(image.name).toBe(entry.name);
+      expect([...image.launchPermission]).toEqual(["210987654321"]);
+      const snapshot = standin.state.snapshots.get(entry.snapshotId!)!;
+      expect(snapshot.region).toBe(entry.region);
+      expect([...snapshot.createVolumePermission]).toEqual(["210987654321"]);
+      expect(snapshot.tags.get("bib.dev/build-id")).toBe(plan.buildId);
+    }
+    const copy = result.images[1]!;
+    expect((await snapshotMatchesFile(standin.url, "eu-west-1", copy.snapshotId!, raw.path)).equal).toBe(
+      true,
+    );
+
+    const cleanup = () =>
+      cleanupPublished({
+        plan,
+        published: result,
+        secretsDir,
+        log: pino({ level: "silent" }),
+        env: standin.env,
+        retry: FAST,
+      });
+    const first = await cleanup();
+    expect(first.failures).toEqual([]);
+    expect(standin.state.images.size).toBe(0);
+    expect(standin.state.snapshots.size).toBe(0);
+    const second = await cleanup();
+    expect(second.failures).toEqual([]);
+    expect(second.done.filter((d) => d.startsWith("deregister"))).toEqual(
+      result.images.map((i) => `deregister ${i.imageId} (${i.region}): already gone`),
+    );
+  });
+
+  it("cleanup refuses an AMI that is not tagged with the build's id", async () => {
+    const plan = planWith(awsSpec());
+    const result = await publisher().publish(contextFor(plan, [raw], { secretsDir, volumeRoot: dir }));
+    const other = planWith(awsSpec(), {}, "someone-else");
+    const report = await cleanupPublished({
+      plan: other,
+      published: result,
+      secretsDir,
+      log: pino({ level: "silent" }),
+      env: standin.env,
+      retry: FAST,
+    });
+    expect(report.failures.join("\n")).toMatch(
+      /is not tagged as published by images\/someone-else .*not deleting it/,
+    );
+    expect(standin.state.images.size).toBe(1);
+  });
+
+  it("makes the AMI from a qcow2 when there is no raw artifact", async () => {
+    const qcow2Path = path.join(dir, "golden.qcow2");
+    await run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw.path, qcow2Path]);
+    const qcow2 = await artifactFor(qcow2Path, "qcow2");
+    const plan = planWith(awsSpec());
+    const result = await publisher().publish(contextFor(plan, [qcow2], { secretsDir, volumeRoot: dir }));
+    const check = await snapshotMatchesFile(
+      standin.url,
+      "us-east-1",
+      result.images[0]!.snapshotId!,
+      raw.path,
+    );
+    expect(check.equal).toBe(true);
   });
 });

@@ -12,7 +12,7 @@ import {
 import { createHash } from "node:crypto";
 import { describeAwsError } from "./errors.js";
 import { withRetry, type RetryPolicy } from "./retry.js";
-import { TAG_BUILD_ID, tagList } from "./tags.js";
+import { TAG_BUILD_ID, TAG_IMAGEBUILD, tagList } from "./tags.js";
 
 export interface Ec2Call {
   ec2: EC2Client;
@@ -48,13 +48,25 @@ export async function findImageByName(c: Ec2Call, name: string): Promise<Image |
   return out.Images?.find((i) => i.Name === name && i.State !== "deregistered");
 }
 
+/** Which build an AMI or snapshot belongs to: two ImageBuilds with the same spec share a build id. */
+export interface Owner {
+  buildId: string;
+  /** `<namespace>/<name>` of the ImageBuild. */
+  imageBuild: string;
+}
+
+export function isOurs(tags: Array<{ Key?: string; Value?: string }> | undefined, owner: Owner): boolean {
+  const get = (key: string) => tags?.find((t) => t.Key === key)?.Value;
+  return get(TAG_BUILD_ID) === owner.buildId && get(TAG_IMAGEBUILD) === owner.imageBuild;
+}
+
 /** An AMI of that name that another build made is an error, never silently reused or replaced. */
-export function assertOurs(c: Ec2Call, image: Image, buildId: string): void {
-  const owner = tagValue(image, TAG_BUILD_ID);
-  if (owner !== buildId) {
+export function assertOurs(c: Ec2Call, image: Image, owner: Owner): void {
+  if (!isOurs(image.Tags, owner)) {
+    const theirs = `${TAG_IMAGEBUILD}=${tagValue(image, TAG_IMAGEBUILD) ?? "<none>"}, ${TAG_BUILD_ID}=${tagValue(image, TAG_BUILD_ID) ?? "<none>"}`;
     throw new Error(
       `${c.target}: an AMI named "${image.Name}" already exists (${image.ImageId}) and was not published by this build ` +
-        `(${TAG_BUILD_ID}=${owner ?? "<none>"}, expected ${buildId}); use a unique publish.aws.name, e.g. with {{.Timestamp}} or {{.BuildID}}`,
+        `(${theirs}; this build is ${owner.imageBuild} ${owner.buildId}); use a unique publish.aws.name, e.g. with {{.Timestamp}} or {{.BuildID}}`,
     );
   }
 }
@@ -70,7 +82,7 @@ export interface RegisterSpec {
 
 export const ROOT_DEVICE = "/dev/xvda";
 
-export async function registerImage(c: Ec2Call, spec: RegisterSpec, buildId: string): Promise<string> {
+export async function registerImage(c: Ec2Call, spec: RegisterSpec, owner: Owner): Promise<string> {
   try {
     const out = await ec2Call(c, "RegisterImage", (abortSignal) =>
       c.ec2.send(
@@ -102,7 +114,7 @@ export async function registerImage(c: Ec2Call, spec: RegisterSpec, buildId: str
     if (!/InvalidAMIName\.Duplicate/.test((error as Error).message)) throw error;
     const image = await findImageByName(c, spec.name);
     if (!image?.ImageId) throw error;
-    assertOurs(c, image, buildId);
+    assertOurs(c, image, owner);
     return image.ImageId;
   }
 }
@@ -133,15 +145,16 @@ export async function waitForImage(c: Ec2Call, imageId: string, pollMs: number):
   }
 }
 
-export function copyClientToken(buildId: string, sourceImageId: string, region: string): string {
-  return `bib-${createHash("sha256").update(`${buildId}\n${sourceImageId}\n${region}`).digest("hex").slice(0, 48)}`;
+export function copyClientToken(owner: Owner, sourceImageId: string, region: string): string {
+  const h = createHash("sha256").update(`${owner.imageBuild}\n${owner.buildId}\n${sourceImageId}\n${region}`);
+  return `bib-${h.digest("hex").slice(0, 48)}`;
 }
 
 export async function copyImage(
   c: Ec2Call,
   src: { imageId: string; region: string; name: string; description?: string },
   tags: Record<string, string>,
-  buildId: string,
+  owner: Owner,
   destRegion: string,
 ): Promise<string> {
   const out = await ec2Call(c, "CopyImage", (abortSignal) =>
@@ -151,7 +164,7 @@ export async function copyImage(
         SourceRegion: src.region,
         Name: src.name,
         ...(src.description ? { Description: src.description } : {}),
-        ClientToken: copyClientToken(buildId, src.imageId, destRegion),
+        ClientToken: copyClientToken(owner, src.imageId, destRegion),
         TagSpecifications: [{ ResourceType: "image", Tags: tagList(tags) }],
       }),
       { abortSignal },

@@ -1,6 +1,6 @@
 // AMI names from `publish.aws.name`, a Go-template-like string with a few variables. The values
 // come from the build, never from the clock here, so a retried build renders the same name.
-import { AMI_NAME_VARS } from "../../api/schema.js";
+import type { AMI_NAME_VARS } from "../../api/schema.js";
 
 export interface AmiNameVars {
   name: string;

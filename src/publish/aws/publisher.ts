@@ -16,6 +16,7 @@ import {
   share,
   waitForImage,
   type Ec2Call,
+  type Owner,
 } from "./image.js";
 import { renderAmiName } from "./names.js";
 import type { RetryPolicy } from "./retry.js";
@@ -34,6 +35,13 @@ export interface AwsPublisherOptions {
 }
 
 type AwsPlan = NonNullable<PublishContext["plan"]["publish"]["aws"]>;
+
+export function ownerOf(ctx: PublishContext): Owner {
+  return {
+    buildId: ctx.plan.buildId,
+    imageBuild: `${ctx.plan.imageBuild.namespace}/${ctx.plan.imageBuild.name}`,
+  };
+}
 
 export function buildTags(ctx: PublishContext, aws: AwsPlan, amiName: string): Record<string, string> {
   const { name, namespace } = ctx.plan.imageBuild;
@@ -97,14 +105,14 @@ export function awsPublisher(options: AwsPublisherOptions = {}): Publisher {
           const dest = clientsFor(region);
           const destCall: Ec2Call = { ...call, ec2: dest.ec2, target: awsTarget(region) };
           let copy = await findImageByName(destCall, amiName);
-          if (copy) assertOurs(destCall, copy, ctx.plan.buildId);
+          if (copy) assertOurs(destCall, copy, ownerOf(ctx));
           const copyId =
             copy?.ImageId ??
             (await copyImage(
               destCall,
               { imageId, region: aws.region, name: amiName, description: aws.description },
               tags,
-              ctx.plan.buildId,
+              ownerOf(ctx),
               region,
             ));
           copy = await waitForImage(destCall, copyId, pollMs);
@@ -134,7 +142,7 @@ async function ensureImage(
 ): Promise<{ imageId: string; snapshotId: string }> {
   const existing = await findImageByName(call, amiName);
   if (existing?.ImageId) {
-    assertOurs(call, existing, ctx.plan.buildId);
+    assertOurs(call, existing, ownerOf(ctx));
     const image = await waitForImage(call, existing.ImageId, opts.pollMs);
     const snapshotId = rootSnapshotId(image);
     if (!snapshotId) throw new Error(`${call.target}: AMI ${existing.ImageId} has no snapshot`);
@@ -151,7 +159,7 @@ async function ensureImage(
       target: call.target,
       source,
       sourceSha256: artifact.sha256,
-      buildId: ctx.plan.buildId,
+      owner: ownerOf(ctx),
       tags: { ...tags, [TAG_SOURCE_SHA256]: artifact.sha256 },
       description: `${amiName} (bib build ${ctx.plan.buildId})`,
       concurrency: opts.concurrency,
@@ -171,7 +179,7 @@ async function ensureImage(
         snapshotId,
         tags,
       },
-      ctx.plan.buildId,
+      ownerOf(ctx),
     );
     await waitForImage(call, imageId, opts.pollMs);
     return { imageId, snapshotId };

@@ -24,7 +24,8 @@ import type { AwsClients } from "./clients.js";
 import { describeAwsError } from "./errors.js";
 import { withRetry, type RetryPolicy } from "./retry.js";
 import type { RawSource } from "./source.js";
-import { TAG_BUILD_ID, TAG_SOURCE_SHA256 } from "./tags.js";
+import { TAG_BUILD_ID, TAG_IMAGEBUILD, TAG_SOURCE_SHA256 } from "./tags.js";
+import type { Owner } from "./image.js";
 
 export interface SnapshotOptions {
   clients: AwsClients;
@@ -32,7 +33,7 @@ export interface SnapshotOptions {
   source: RawSource;
   /** sha256 of the artifact the source came from: a snapshot of other bytes is never reused. */
   sourceSha256: string;
-  buildId: string;
+  owner: Owner;
   tags: Record<string, string>;
   description: string;
   concurrency: number;
@@ -50,13 +51,13 @@ export interface UploadStats {
 
 /** StartSnapshot's idempotency token: the same build, bytes and region give the same token. */
 export function snapshotClientToken(
-  buildId: string,
+  owner: Owner,
   sourceSha256: string,
   region: string,
   generation: number,
 ): string {
   const h = createHash("sha256")
-    .update(`${buildId}\n${sourceSha256}\n${region}\n${generation}`)
+    .update(`${owner.imageBuild}\n${owner.buildId}\n${sourceSha256}\n${region}\n${generation}`)
     .digest("hex");
   return `bib-${h.slice(0, 48)}`;
 }
@@ -67,7 +68,8 @@ async function taggedSnapshots(o: SnapshotOptions): Promise<Snapshot[]> {
       new DescribeSnapshotsCommand({
         OwnerIds: ["self"],
         Filters: [
-          { Name: `tag:${TAG_BUILD_ID}`, Values: [o.buildId] },
+          { Name: `tag:${TAG_BUILD_ID}`, Values: [o.owner.buildId] },
+          { Name: `tag:${TAG_IMAGEBUILD}`, Values: [o.owner.imageBuild] },
           { Name: `tag:${TAG_SOURCE_SHA256}`, Values: [o.sourceSha256] },
         ],
       }),
@@ -141,7 +143,7 @@ async function startSnapshot(
         VolumeSize: volumeSizeGiB(o.source.size),
         Description: o.description,
         Tags: tags,
-        ClientToken: snapshotClientToken(o.buildId, o.sourceSha256, o.clients.region, generation),
+        ClientToken: snapshotClientToken(o.owner, o.sourceSha256, o.clients.region, generation),
         // Minutes until an unfinished snapshot turns to `error` by itself, should we never come back.
         Timeout: 120,
       }),
