@@ -102,7 +102,10 @@ async function cleanupAws(ctx: CleanupContext, report: CleanupReport, attempt: A
           clients.ec2.send(
             new DescribeSnapshotsCommand({
               OwnerIds: ["self"],
-              Filters: [{ Name: `tag:${TAG_BUILD_ID}`, Values: [ctx.plan.buildId] }],
+              Filters: [
+                { Name: `tag:${TAG_BUILD_ID}`, Values: [owner.buildId] },
+                { Name: `tag:${TAG_IMAGEBUILD}`, Values: [owner.imageBuild] },
+              ],
             }),
             { abortSignal },
           ),

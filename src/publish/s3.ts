@@ -77,6 +77,10 @@ async function alreadyThere(
     return head.ContentLength === size && head.Metadata?.sha256 === sha256;
   } catch (error) {
     if (errorName(error) === "NotFound" || errorName(error) === "NoSuchKey") return false;
+    // HEAD answers carry no error body, and s3:GetObject may simply not be granted: upload anyway,
+    // and let the upload's own error (with its code) say what is wrong.
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403)
+      return false;
     throw error;
   }
 }
