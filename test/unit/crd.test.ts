@@ -200,6 +200,40 @@ describe("imageBuildCrd", () => {
       expect(text).not.toContain(forbidden);
   });
 
+  it("has a structural check that catches what the API server rejects", () => {
+    const bad: JsonSchema = {
+      type: "object",
+      properties: {
+        untyped: {},
+        closed: { type: "object", additionalProperties: false },
+        both: { type: "object", properties: {}, additionalProperties: { type: "string" } },
+        union: { anyOf: [{ type: "string" }, { type: "integer" }] },
+        names: { type: "object", propertyNames: { type: "string" } },
+        list: { type: "array" },
+      },
+    };
+    expect(nodes(bad).flatMap(structuralViolations)).toEqual([
+      ".untyped: needs a type, has undefined",
+      ".closed: additionalProperties: false is not allowed",
+      ".both: properties and additionalProperties are mutually exclusive",
+      ".union: needs a type, has undefined",
+      ".union: anyOf is only allowed for int-or-string",
+      ".names: propertyNames is not allowed",
+      ".list: an array needs items",
+    ]);
+  });
+
+  it("uses only regular expressions Go's RE2 accepts (no lookaround, no backreferences)", () => {
+    const patterns = nodes(root).flatMap((n) =>
+      typeof n.schema.pattern === "string" ? [n.schema.pattern] : [],
+    );
+    expect(patterns.length).toBeGreaterThan(10);
+    for (const p of patterns) {
+      expect(p, p).not.toMatch(/\\(?:[1-9]|k<)|\(\?[=!<]/);
+      expect(() => new RegExp(p, "u"), p).not.toThrow();
+    }
+  });
+
   it("declares no defaults, and says why (the buildId hashes the spec as stored)", () => {
     expect(
       nodes(root)
