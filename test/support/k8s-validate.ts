@@ -63,13 +63,13 @@ function podRules(spec: V1PodSpec, path: string): string[] {
   return errors;
 }
 
-export function validateChild(
-  child: {
-    apiVersion: string;
-    kind: string;
-    metadata: { name: string; labels?: Record<string, string> };
-  } & Record<string, unknown>,
-): string[] {
+export type ChildObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> | null };
+} & Record<string, unknown>;
+
+export function validateChild(child: ChildObject): string[] {
   const key = `${child.apiVersion}/${child.kind}`;
   const model = MODELS[key];
   if (!model) return [`${key}: not a child type the operator renders`];

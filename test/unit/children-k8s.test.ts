@@ -76,8 +76,7 @@ describe("rendered children validate against Kubernetes' schemas", () => {
     const r = hooks.sync(syncRequest(imageBuild(spec, { name }), [], secrets), now);
     expect(r.status.phase, r.status.message).not.toBe("Failed");
     expect(r.children.length).toBeGreaterThan(0);
-    for (const child of r.children)
-      expect(validateChild(child as KubeObject & { metadata: { name: string } })).toEqual([]);
+    for (const child of r.children) expect(validateChild(child)).toEqual([]);
   });
 
   it("cleanup children", () => {
@@ -92,8 +91,7 @@ describe("rendered children validate against Kubernetes' schemas", () => {
       now,
     );
     expect(r.children.map((c) => c.kind)).toEqual(["ConfigMap", "Secret", "Job"]);
-    for (const child of r.children)
-      expect(validateChild(child as KubeObject & { metadata: { name: string } })).toEqual([]);
+    for (const child of r.children) expect(validateChild(child)).toEqual([]);
   });
 });
 
