@@ -37,7 +37,7 @@ beforeAll(async () => {
     directory: path.join(dir, "store"),
     configureBuckets: [{ name: "images", configs: [] }],
   });
-  const { port } = (await server.run()) as { port: number };
+  const { port } = await server.run();
   endpoint = `http://127.0.0.1:${port}`;
   secretsDir = path.join(dir, "secrets");
   await writeSecrets(secretsDir, { "s3.AWS_ACCESS_KEY_ID": KEY, "s3.AWS_SECRET_ACCESS_KEY": KEY });
