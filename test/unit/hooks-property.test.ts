@@ -72,7 +72,9 @@ const request = fc.record({
   secrets: fc.boolean(),
 });
 
-function body(r: fc.infer<typeof request>) {
+type Request = typeof request extends fc.Arbitrary<infer T> ? T : never;
+
+function body(r: Request) {
   const secrets = r.secrets
     ? [
         {

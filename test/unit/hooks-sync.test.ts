@@ -107,7 +107,9 @@ describe("sync: secrets", () => {
     });
     const r = hooks.sync(syncRequest(imageBuild(awsSpec), [], [withExtra]), T0);
     expect(kinds(r)).toEqual(["ConfigMap", "Job", "Secret"]);
-    const projected = r.children.find((c) => c.kind === "Secret") as { data: Record<string, string> };
+    const projected = r.children.find((c) => c.kind === "Secret") as unknown as {
+      data: Record<string, string>;
+    };
     expect(projected.data).toEqual({
       "aws.AWS_ACCESS_KEY_ID": withExtra.data.AWS_ACCESS_KEY_ID,
       "aws.AWS_SECRET_ACCESS_KEY": withExtra.data.AWS_SECRET_ACCESS_KEY,
