@@ -26,6 +26,8 @@ export interface StartOptions {
   authToken?: string | undefined;
   shutdownDelayMs?: number;
   shutdownTimeoutMs?: number;
+  /** The hooks' notion of now; tests and the lifecycle harness drive it. */
+  clock?: () => Date;
 }
 
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
@@ -36,6 +38,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     metrics: opts.metrics,
     auth: opts.authToken ? { token: opts.authToken } : undefined,
     isReady: () => ready,
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   const server = app.listen(opts.port, opts.host);
   await once(server, "listening");
