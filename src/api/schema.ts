@@ -93,9 +93,15 @@ export const baseSchema = exactlyOneOf(
       .optional(),
     debootstrap: z
       .strictObject({
-        suite: z.string().max(63).regex(SUITE, "must be a Debian suite or codename such as bookworm"),
-        mirror: url(["http", "https", "file"]).optional(),
-        variant: z.enum(["minbase", "buildd", "fakechroot"]).optional(),
+        suite: z
+          .string()
+          .max(63)
+          .regex(SUITE, "must be a Debian suite or codename such as bookworm")
+          .describe("Debian suite or codename, e.g. bookworm."),
+        mirror: url(["http", "https", "file"])
+          .describe("Debian mirror URL; default: the distribution's own.")
+          .optional(),
+        variant: z.enum(["minbase", "buildd", "fakechroot"]).describe("debootstrap --variant.").optional(),
         include: z
           .array(z.string().max(128).regex(PACKAGE, "must be a package name"))
           .max(500)
@@ -107,7 +113,10 @@ export const baseSchema = exactlyOneOf(
     tarball: z
       .strictObject({
         url: url(["http", "https", "file"]),
-        sha256: z.string().regex(SHA256, "must be 64 lower-case hex digits"),
+        sha256: z
+          .string()
+          .regex(SHA256, "must be 64 lower-case hex digits")
+          .describe("SHA-256 of the tarball, 64 lower-case hex digits; checked before use."),
       })
       .describe("A root filesystem tarball (http, https or file URL) and its SHA-256.")
       .optional(),
@@ -121,8 +130,12 @@ const fileSchema = z.strictObject({
     .max(4096)
     .regex(/^\/[^\0]*$/, "must be an absolute path")
     .refine((p) => !p.split("/").includes(".."), "must not contain '..'")
-    .refine((p) => !p.endsWith("/"), "must name a file, not a directory"),
-  content: z.string().max(512 * 1024),
+    .refine((p) => !p.endsWith("/"), "must name a file, not a directory")
+    .describe("Absolute path of the file in the image."),
+  content: z
+    .string()
+    .max(512 * 1024)
+    .describe("The file's content."),
   mode: z
     .string()
     .regex(MODE, "must be an octal mode such as 0644")
@@ -136,8 +149,9 @@ const ansibleSchema = exactlyOneOf(
       .string()
       .min(1)
       .max(512 * 1024)
+      .describe("The playbook, inline.")
       .optional(),
-    configMapRef: configMapKeyRef.optional(),
+    configMapRef: configMapKeyRef.describe("A ConfigMap key holding the playbook.").optional(),
     git: z
       .strictObject({
         url: url(["https", "http", "ssh", "git", "file"]),
@@ -152,6 +166,7 @@ const ansibleSchema = exactlyOneOf(
           .regex(/^[^/\0][^\0]*$/, "must be a path relative to the repository root")
           .refine((p) => !p.split("/").includes(".."), "must not contain '..'"),
       })
+      .describe("A playbook in a Git repository: url, ref (branch, tag or commit) and path.")
       .optional(),
     extraVars: z
       .record(z.string(), z.unknown())
@@ -165,12 +180,15 @@ const ansibleSchema = exactlyOneOf(
   ["playbook", "configMapRef", "git"],
 ).describe("Run an Ansible playbook against the image root: exactly one of playbook, configMapRef, git.");
 
-const shellSchema = z.strictObject({
-  script: z
-    .string()
-    .min(1)
-    .max(512 * 1024),
-});
+const shellSchema = z
+  .strictObject({
+    script: z
+      .string()
+      .min(1)
+      .max(512 * 1024)
+      .describe("Run with /bin/sh inside the image root."),
+  })
+  .describe("Run a shell script inside the image root.");
 
 const provisionerSchema = exactlyOneOf(
   z.strictObject({
@@ -255,6 +273,7 @@ const publishSchema = z.strictObject({
         .refine((p) => !p.split("/").includes(".."), "must not contain '..'")
         .default(""),
     })
+    .describe("Copy the artifacts into a PersistentVolumeClaim, under path.")
     .optional(),
   s3: z
     .strictObject({
@@ -267,16 +286,22 @@ const publishSchema = z.strictObject({
       region: z.string().regex(AWS_REGION, "must be an AWS region such as us-east-1").optional(),
       endpoint: url(["http", "https"]).optional(),
       forcePathStyle: z.boolean().optional(),
-      credentialsSecretRef: credentialsSecretRef.optional(),
+      credentialsSecretRef: credentialsSecretRef
+        .describe("Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (optional AWS_SESSION_TOKEN).")
+        .optional(),
     })
+    .describe("Upload the artifacts to an S3 (or S3-compatible) bucket.")
     .optional(),
   oci: z
     .strictObject({
       repository: z.string().max(255).regex(REPOSITORY, "must be a repository such as registry/path/name"),
       tag: z.string().regex(TAG, "must be a valid tag").default("latest"),
-      insecure: z.boolean().default(false),
-      credentialsSecretRef: credentialsSecretRef.optional(),
+      insecure: z.boolean().describe("Plain HTTP or unverified TLS (in-cluster registries).").default(false),
+      credentialsSecretRef: credentialsSecretRef
+        .describe("A kubernetes.io/dockerconfigjson Secret for the registry.")
+        .optional(),
     })
+    .describe("Push the qcow2 as a KubeVirt containerDisk image to repository:tag.")
     .optional(),
   aws: z
     .strictObject({
@@ -287,15 +312,28 @@ const publishSchema = z.strictObject({
       description: z.string().max(255).optional(),
       architecture: z.enum(["x86_64", "arm64"]).default("x86_64"),
       bootMode: z.enum(["uefi", "legacy-bios", "uefi-preferred"]).default("uefi"),
-      copyToRegions: z.array(z.string().regex(AWS_REGION, "must be an AWS region")).max(32).default([]),
+      copyToRegions: z
+        .array(z.string().regex(AWS_REGION, "must be an AWS region"))
+        .max(32)
+        .describe("Regions the AMI is copied to after it is registered.")
+        .default([]),
       shareWithAccounts: z
         .array(z.string().regex(AWS_ACCOUNT, "must be a 12-digit AWS account id"))
         .max(100)
+        .describe("AWS accounts given launch permission.")
         .default([]),
-      public: z.boolean().default(false),
-      tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
-      credentialsSecretRef: credentialsSecretRef.optional(),
+      public: z.boolean().describe("Make the AMI public.").default(false),
+      tags: z
+        .record(z.string().min(1).max(128), z.string().max(256))
+        .describe("Tags for the AMI and its snapshots.")
+        .default({}),
+      credentialsSecretRef: credentialsSecretRef
+        .describe(
+          "Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; omit to use IRSA (builder.serviceAccountName).",
+        )
+        .optional(),
     })
+    .describe("Register the disk image as an AMI.")
     .optional(),
 });
 
@@ -308,15 +346,21 @@ const tolerationSchema = z.strictObject({
 });
 
 const builderSchema = z.strictObject({
-  image: z.string().max(512).regex(IMAGE_REF, "must be an OCI image reference").optional(),
+  image: z
+    .string()
+    .max(512)
+    .regex(IMAGE_REF, "must be an OCI image reference")
+    .describe("The builder image; default: the release's own.")
+    .optional(),
   resources: z
     .strictObject({
       requests: z.record(z.string(), quantity).optional(),
       limits: z.record(z.string(), quantity).optional(),
     })
+    .describe("Requests and limits of the build Pod's containers.")
     .optional(),
-  nodeSelector: z.record(z.string(), z.string()).default({}),
-  tolerations: z.array(tolerationSchema).default([]),
+  nodeSelector: z.record(z.string(), z.string()).describe("The build Pod's nodeSelector.").default({}),
+  tolerations: z.array(tolerationSchema).describe("The build Pod's tolerations.").default([]),
   serviceAccountName: z
     .string()
     .max(253)
@@ -329,7 +373,9 @@ const builderSchema = z.strictObject({
     .describe("The build Job's activeDeadlineSeconds (default 3600).")
     .default(3600),
   retries: z.int().min(0).max(10).describe("The build Job's backoffLimit (default 0).").default(0),
-  cacheClaimName: name("PersistentVolumeClaim").optional(),
+  cacheClaimName: name("PersistentVolumeClaim")
+    .describe("A PersistentVolumeClaim kept between builds for download caches.")
+    .optional(),
 });
 
 export const imageBuildSpecSchema = z
@@ -468,14 +514,20 @@ const conditionSchema = z.object({
 
 export const imageBuildStatusSchema = z.object({
   phase: z.enum(["Pending", "Building", "Succeeded", "Failed", "Deleting"]).optional(),
-  stage: z.enum(["base", "provision", "package", "validate", "publish"]).optional(),
-  buildId: z.string().optional(),
+  stage: z
+    .enum(["base", "provision", "package", "validate", "publish"])
+    .describe("The stage running while Building.")
+    .optional(),
+  buildId: z
+    .string()
+    .describe("Hash of the spec as stored and the bib.dev/rebuild annotation; names the build's children.")
+    .optional(),
   startTime: z.string().optional(),
   completionTime: z.string().optional(),
   message: z.string().optional(),
   conditions: z.array(conditionSchema).optional(),
-  artifacts: z.array(artifactSchema).optional(),
-  images: z.array(imageSchema).optional(),
+  artifacts: z.array(artifactSchema).describe("Published files: format, size, sha256, location.").optional(),
+  images: z.array(imageSchema).describe("Published machine images, e.g. AMIs.").optional(),
   observedGeneration: z.int().optional(),
 });
 export type ImageBuildStatus = z.infer<typeof imageBuildStatusSchema>;
