@@ -132,7 +132,10 @@ export async function deleteOciManifest(
     return "deleted";
   } catch (error) {
     const text = error instanceof CommandError ? error.outputTail : String(error);
-    if (/manifest unknown|MANIFEST_UNKNOWN|not found|404/i.test(text)) return "gone";
+    if (/unauthorized|authentication required|denied/i.test(text))
+      throw describeSkopeoError(ociTarget(oci), "delete", error);
+    // skopeo says "Image may not exist" for a 404 on DELETE.
+    if (/manifest unknown|MANIFEST_UNKNOWN|Image may not exist|not found|404/i.test(text)) return "gone";
     if (/UNSUPPORTED|405|method not allowed/i.test(text)) return "unsupported";
     throw describeSkopeoError(ociTarget(oci), "delete", error);
   }
