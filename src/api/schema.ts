@@ -83,6 +83,18 @@ const quantity = z
   .union([z.string().regex(new RegExp(QUANTITY_PATTERN), "must be a quantity such as 8Gi"), z.int().min(0)])
   .meta({ "x-kubernetes-int-or-string": true, pattern: QUANTITY_PATTERN });
 
+// Container resources take the full Kubernetes quantity grammar (resource.Quantity, the pattern
+// controller-gen emits, without its sign: requests and limits cannot be negative): CPU in millicores
+// ("500m") and decimal exponents, which disk sizes do not need.
+const RESOURCE_QUANTITY_PATTERN =
+  "^(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$";
+const resourceQuantity = z
+  .union([
+    z.string().regex(new RegExp(RESOURCE_QUANTITY_PATTERN), "must be a quantity such as 500m or 2Gi"),
+    z.int().min(0),
+  ])
+  .meta({ "x-kubernetes-int-or-string": true, pattern: RESOURCE_QUANTITY_PATTERN });
+
 export const baseSchema = exactlyOneOf(
   z.strictObject({
     image: z
@@ -354,8 +366,8 @@ const builderSchema = z.strictObject({
     .optional(),
   resources: z
     .strictObject({
-      requests: z.record(z.string(), quantity).optional(),
-      limits: z.record(z.string(), quantity).optional(),
+      requests: z.record(z.string(), resourceQuantity).optional(),
+      limits: z.record(z.string(), resourceQuantity).optional(),
     })
     .describe("Requests and limits of the build Pod's containers.")
     .optional(),
