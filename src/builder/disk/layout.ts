@@ -42,7 +42,7 @@ export function diskLayout(requestedBytes: number): DiskLayout {
 
 /** Disk size (bytes, whole MiB) whose root partition holds `rootBytes`. */
 export function diskBytesForRoot(rootBytes: number): number {
-  return roundUp(ALIGN + ESP_BYTES + rootBytes + GPT_BACKUP_SECTORS * SECTOR, ALIGN);
+  return roundUp(ALIGN + ESP_BYTES + roundUp(rootBytes, ALIGN) + GPT_BACKUP_SECTORS * SECTOR, ALIGN);
 }
 
 export interface PartitionIds {

@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import { imageBuildSpecSchema } from "../../src/api/schema.js";
+import { ConsoleWatcher, stripEscapes } from "../../src/builder/disk/console.js";
+import { artifactFileName, convertOptions, partialFileName } from "../../src/builder/disk/formats.js";
+import { lastPercent } from "../../src/builder/disk/progress.js";
+import { qemuBootArgs } from "../../src/builder/disk/qemu-boot.js";
+import { componentMatches } from "../../src/builder/disk/sysprep-paths.js";
+import { tarArgs } from "../../src/builder/disk/tarball.js";
+
+describe("artifact names", () => {
+  it.each([
+    ["qcow2", "web-1a2b3c.qcow2"],
+    ["raw", "web-1a2b3c.raw"],
+    ["vmdk", "web-1a2b3c.vmdk"],
+    ["vhd", "web-1a2b3c.vhd"],
+    ["tgz", "web-1a2b3c.tar.gz"],
+  ] as const)("%s -> %s, written first under a hidden partial name", (format, name) => {
+    expect(artifactFileName("web-1a2b3c", format)).toBe(name);
+    expect(partialFileName("web-1a2b3c", format)).toBe(`.${name}.partial`);
+  });
+
+  it("vhd is the fixed subformat with the exact size (Azure)", () => {
+    expect(convertOptions("vhd")).toEqual(["-O", "vpc", "-o", "subformat=fixed,force_size=on"]);
+    expect(convertOptions("qcow2")).toEqual(["-O", "qcow2"]);
+  });
+});
+
+describe("qemu-img progress", () => {
+  it.each([
+    ["    (0.00/100%)\r", 0],
+    ["    (12.50/100%)\r    (37.01/100%)\r", 37.01],
+    ["    (100.00/100%)\n", 100],
+    ["no progress here", undefined],
+  ])("%j -> %s", (chunk, percent) => {
+    expect(lastPercent(chunk)).toBe(percent);
+  });
+});
+
+describe("ConsoleWatcher", () => {
+  it("is done only when every pattern appeared, even split across chunks and escape codes", () => {
+    const watcher = new ConsoleWatcher(["login:", "Reached target"]);
+    watcher.feed("[  OK  ] Reached tar");
+    expect(watcher.done).toBe(false);
+    watcher.feed("get multi-user.target\r\nvm lo\u001b[0m");
+    expect(watcher.missing()).toEqual(["login:"]);
+    watcher.feed("gin: ");
+    expect(watcher.done).toBe(true);
+  });
+
+  it("keeps the last lines without escape codes for error messages", () => {
+    const watcher = new ConsoleWatcher(["never"]);
+    watcher.feed(Array.from({ length: 30 }, (_, i) => `\u001b[1mline ${i}\u001b[0m\r\n`).join(""));
+    const last = watcher.lastLines(20).split("\n");
+    expect(last).toHaveLength(20);
+    expect(last[0]).toBe("line 10");
+    expect(last[19]).toBe("line 29");
+    expect(stripEscapes("\u001b[2J\u001b[01;01Hok\r\n")).toBe("ok\n");
+  });
+});
+
+describe("QEMU command line", () => {
+  it("boots UEFI from a snapshot of the disk, serial on stdio, no network", () => {
+    const args = qemuBootArgs({ disk: "/a/x.qcow2", format: "qcow2", vars: "/s/vars.fd", accel: "tcg" });
+    expect(args).toContain("file=/a/x.qcow2,format=qcow2,if=virtio,snapshot=on");
+    expect(args.join(" ")).toContain("-accel tcg");
+    expect(args.join(" ")).toContain("-serial stdio");
+    expect(args.join(" ")).toContain("-nic none");
+    expect(args).toContain("if=pflash,format=raw,unit=1,file=/s/vars.fd");
+    expect(args).not.toContain("host");
+  });
+});
+
+describe("tar options", () => {
+  it("are reproducible: sorted, numeric owners, clamped mtime, no atime/ctime, gzip -n", () => {
+    const args = tarArgs("/ws/rootfs", "/ws/out.tar.gz", 1700000000);
+    for (const a of [
+      "--sort=name",
+      "--numeric-owner",
+      "--xattrs",
+      "--acls",
+      "--mtime=@1700000000",
+      "--clamp-mtime",
+      "--use-compress-program=gzip -n",
+    ]) {
+      expect(args).toContain(a);
+    }
+    expect(args.find((a) => a.startsWith("--pax-option"))).toContain("delete=atime,delete=ctime");
+  });
+});
+
+describe("sysprep globs", () => {
+  it.each([
+    ["ssh_host_*", "ssh_host_ed25519_key", true],
+    ["ssh_host_*", "sshd_config", false],
+    ["*_*", "deb.debian.org_debian_dists_bookworm_InRelease", true],
+    ["*_*", "lock", false],
+    ["*.deb", "a.deb", true],
+    ["*.deb", "a.debx", false],
+  ])("%s matches %s: %s", (pattern, name, matches) => {
+    expect(componentMatches(pattern, name)).toBe(matches);
+  });
+});
+
+describe("disk options the builder supports", () => {
+  const spec = { base: { debootstrap: { suite: "bookworm" } } };
+  it("accepts uefi + ext4", () => {
+    expect(
+      imageBuildSpecSchema.safeParse({ ...spec, disk: { bootMode: "uefi", filesystem: "ext4" } }).success,
+    ).toBe(true);
+  });
+  it.each([
+    [{ bootMode: "bios" }, ["disk", "bootMode"], /bootMode bios is not supported yet; supported: uefi/],
+    [{ bootMode: "hybrid" }, ["disk", "bootMode"], /bootMode hybrid is not supported yet; supported: uefi/],
+    [{ filesystem: "xfs" }, ["disk", "filesystem"], /filesystem xfs is not supported yet; supported: ext4/],
+  ])("rejects %j at spec.%s", (disk, path, message) => {
+    const result = imageBuildSpecSchema.safeParse({ ...spec, disk });
+    expect(result.success).toBe(false);
+    const issue = result.error?.issues.find((i) => i.path.join(".") === path.join("."));
+    expect(issue?.message).toMatch(message);
+  });
+});
