@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { ObjectSerializer } from "@kubernetes/client-node/dist/serializer.js";
+import { CustomResourceDefinition } from "kubernetes-models/apiextensions.k8s.io/v1";
 import { parse } from "yaml";
 import { imageBuildCrd, imageBuildOpenApiSchema, toStructural, type JsonSchema } from "../../src/api/crd.js";
 import { CRD_PATH, renderCrdYaml } from "../../src/api/generate-crd.js";
@@ -154,6 +156,13 @@ describe("imageBuildCrd", () => {
     });
     expect(crd.spec.versions).toHaveLength(1);
     expect(version).toMatchObject({ name: "v1alpha1", served: true, storage: true });
+  });
+
+  it("is a valid apiextensions.k8s.io/v1 CustomResourceDefinition with no field the API server would drop", () => {
+    expect(() => new CustomResourceDefinition(crd as never).validate()).not.toThrow();
+    // client-node's typed model keeps only the fields the API knows (JSONSchemaProps included).
+    const type = "V1CustomResourceDefinition";
+    expect(ObjectSerializer.serialize(ObjectSerializer.deserialize(crd, type), type)).toEqual(crd);
   });
 
   it("has the status subresource, without which Metacontroller ignores the parent", () => {
