@@ -11,6 +11,12 @@ export interface RunOptions {
   onOutput?: (chunk: string) => void;
   /** Keep stdout in the result (default); off for programs that print a lot. */
   captureStdout?: boolean;
+  /**
+   * Run in a new process group and, on abort, signal the whole group (SIGTERM, then SIGKILL after
+   * `killGraceMs`): a shell's children (a provisioner's `sleep`) die with it and release the mounts.
+   */
+  processGroup?: boolean;
+  killGraceMs?: number;
 }
 
 export interface RunResult {
@@ -48,9 +54,26 @@ export function run(command: string, args: readonly string[], options: RunOption
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ["pipe", "pipe", "pipe"],
-      signal: options.signal,
-      killSignal: "SIGTERM",
+      ...(options.processGroup
+        ? { detached: true }
+        : { signal: options.signal, killSignal: "SIGTERM" as const }),
     });
+    if (options.processGroup && options.signal) {
+      const group = child.pid;
+      const killGroup = (sig: NodeJS.Signals) => {
+        try {
+          if (group !== undefined) process.kill(-group, sig);
+        } catch {
+          // The group is already gone.
+        }
+      };
+      const onAbort = () => {
+        killGroup("SIGTERM");
+        setTimeout(() => killGroup("SIGKILL"), options.killGraceMs ?? 5000).unref();
+      };
+      options.signal.addEventListener("abort", onAbort, { once: true });
+      child.on("close", () => options.signal?.removeEventListener("abort", onAbort));
+    }
     const capture = options.captureStdout ?? true;
     let stdout = "";
     let stderr = "";

@@ -1,8 +1,113 @@
+// `bib build -f imagebuild.yaml`: the whole build on this machine (root), with live progress and
+// the artifacts table at the end. Exit 2: invalid spec; 1: a stage failed; 130/143: interrupted.
+import path from "node:path";
 import type { Command } from "commander";
+import { localPlan, readManifests } from "../../builder/local.js";
+import { defaultCacheDir, runLocalBuild } from "../../builder/local-run.js";
+import { timingTable } from "../../builder/runner.js";
+import { ProgressDisplay } from "../progress.js";
 
-// Placeholder until the owning change lands.
+interface BuildFlags {
+  file: string[];
+  output: string;
+  cache?: string;
+  workspace?: string;
+  keepWorkspace?: boolean;
+}
+
+export function artifactsTable(
+  output: { artifacts: Array<{ format: string; file: string; size: number; sha256: string }> },
+  dir: string,
+): string {
+  const rows = output.artifacts.map((a) => [
+    a.format,
+    `${(a.size / 2 ** 20).toFixed(1)} MiB`,
+    a.sha256,
+    path.join(dir, a.file),
+  ]);
+  const header = ["FORMAT", "SIZE", "SHA256", "LOCATION"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+function interruptHandling(): { signal: AbortSignal; exitCode(): number | undefined } {
+  const controller = new AbortController();
+  let code: number | undefined;
+  const on = (name: NodeJS.Signals, exit: number) =>
+    process.on(name, () => {
+      code ??= exit;
+      controller.abort(`interrupted by ${name}`);
+    });
+  on("SIGTERM", 143);
+  on("SIGINT", 130);
+  return { signal: controller.signal, exitCode: () => code };
+}
+
+async function build(flags: BuildFlags): Promise<number> {
+  const manifests = await readManifests(flags.file);
+  const resolved = localPlan(manifests);
+  if (!resolved.ok) {
+    for (const e of resolved.errors) console.error(`${e.path}: ${e.message}`);
+    return 2;
+  }
+  const { plan } = resolved;
+  if (process.getuid?.() !== 0) {
+    console.error("bib build: must run as root (debootstrap, chroot and mounts need it)");
+    return 1;
+  }
+  const interrupt = interruptHandling();
+  let display: ProgressDisplay | undefined;
+  const output = path.resolve(flags.output);
+  const result = await runLocalBuild(
+    plan,
+    manifests,
+    {
+      output,
+      cache: path.resolve(flags.cache ?? defaultCacheDir()),
+      ...(flags.workspace ? { workspace: flags.workspace } : {}),
+      keepWorkspace: Boolean(flags.keepWorkspace),
+      signal: interrupt.signal,
+      timestamp: Math.floor(Date.now() / 1000),
+    },
+    (steps) => (display = new ProgressDisplay(steps, process.stdout)),
+  );
+  display?.finish(result.timings);
+  if (result.error) {
+    console.error(`bib build: failed: ${result.error.message}`);
+    console.error(`log: ${result.logFile}`);
+    return interrupt.exitCode() ?? 1;
+  }
+  console.log(`\n${timingTable(result.timings)}\n`);
+  if (result.output) console.log(artifactsTable(result.output, output));
+  return 0;
+}
+
 export function registerBuild(program: Command): void {
-  program.command("build").action(() => {
-    throw new Error("bib build: not implemented yet");
-  });
+  program
+    .command("build")
+    .description("build the image of an ImageBuild on this machine (as root)")
+    .requiredOption(
+      "-f, --file <file...>",
+      "YAML with the ImageBuild and any ConfigMaps/Secrets it references",
+    )
+    .option("-o, --output <dir>", "where the artifacts and build.json go", "./out")
+    .option(
+      "--cache <dir>",
+      "package cache shared across builds (default /var/cache/bib as root, else ~/.cache/bib)",
+    )
+    .option(
+      "--workspace <dir>",
+      "where the build's tree and scratch files live (default /var/tmp/bib-<name>)",
+    )
+    .option("--keep-workspace", "keep the workspace after the build (for debugging)")
+    .action(async (flags: BuildFlags) => {
+      process.exitCode = await build(flags);
+    });
 }

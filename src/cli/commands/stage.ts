@@ -1,8 +1,81 @@
-import type { Command } from "commander";
+// `bib stage <name>`: one container of the build Pod. Paths default to POD_PATHS; the build's
+// timestamp comes from BUILD_TIMESTAMP (stable across the Job's retries). Logs are JSON lines on
+// stdout, which `kubectl logs` shows.
+import { Argument, type Command } from "commander";
+import { pino } from "pino";
+import { POD_PATHS } from "../../api/constants.js";
+import { readPlanDir } from "../../builder/plan-dir.js";
+import { runSteps, timingTable, workspaceSweep } from "../../builder/runner.js";
+import { scratchDir } from "../../builder/stages/provision.js";
+import { podPublishStep } from "../../builder/stages/publish.js";
+import { STAGE_COMMANDS, stageCommandSteps, type StageCommand } from "../../builder/steps.js";
+import { logProgress } from "../progress.js";
 
-// Placeholder until the owning change lands.
+interface StageFlags {
+  plan: string;
+  secrets: string;
+  configmaps: string;
+  workspace: string;
+  cache: string;
+  volumeRoot: string;
+  terminationLog: string;
+}
+
+export function buildTimestamp(env: NodeJS.ProcessEnv, now: () => number = Date.now): number {
+  const raw = env.BUILD_TIMESTAMP;
+  if (raw === undefined || raw === "") return Math.floor(now() / 1000);
+  if (!/^\d+$/.test(raw)) throw new Error(`BUILD_TIMESTAMP must be Unix seconds, got "${raw}"`);
+  return Number(raw);
+}
+
+async function stage(name: StageCommand, flags: StageFlags): Promise<number> {
+  const controller = new AbortController();
+  for (const sig of ["SIGTERM", "SIGINT"] as const)
+    process.on(sig, () => controller.abort(`interrupted by ${sig}`));
+  const log = pino({ base: { stage: name } });
+  const plan = await readPlanDir(flags.plan);
+  const steps = stageCommandSteps(name, plan, podPublishStep(flags.terminationLog));
+  const ctx = {
+    plan,
+    planDir: flags.plan,
+    workspace: flags.workspace,
+    secretsDir: flags.secrets,
+    configMapsDir: flags.configmaps,
+    cacheDir: flags.cache,
+    volumeRoot: flags.volumeRoot,
+    timestamp: buildTimestamp(process.env),
+    log,
+    progress: logProgress((message) => log.info({ progress: true }, message)),
+    signal: controller.signal,
+  };
+  const outcome = await runSteps(
+    steps,
+    ctx,
+    {},
+    workspaceSweep(flags.workspace, [scratchDir(flags.workspace)]),
+  );
+  log.info({ timings: outcome.timings }, `stage ${name} timings\n${timingTable(outcome.timings)}`);
+  if (outcome.error) {
+    // The last line of the container's log is what `kubectl describe` and the sync hook show.
+    console.error(outcome.error.message);
+    return controller.signal.aborted ? 143 : 1;
+  }
+  return 0;
+}
+
 export function registerStage(program: Command): void {
-  program.command("stage").action(() => {
-    throw new Error("bib stage: not implemented yet");
-  });
+  program
+    .command("stage")
+    .description("run one stage of the build Pod (used by the build Job's containers)")
+    .addArgument(new Argument("<name>", "stage").choices(STAGE_COMMANDS))
+    .option("--plan <dir>", "plan directory (plan.json and assets)", POD_PATHS.plan)
+    .option("--secrets <dir>", "secrets directory", POD_PATHS.secrets)
+    .option("--configmaps <dir>", "directory of referenced ConfigMaps", POD_PATHS.configMaps)
+    .option("--workspace <dir>", "workspace (rootfs/, artifacts/, state/)", POD_PATHS.workspace)
+    .option("--cache <dir>", "package cache", POD_PATHS.cache)
+    .option("--volume-root <dir>", "where publish.volume's claim is mounted", POD_PATHS.volume)
+    .option("--termination-log <file>", "where the result goes", POD_PATHS.terminationLog)
+    .action(async (name: StageCommand, flags: StageFlags) => {
+      process.exitCode = await stage(name, flags);
+    });
 }

@@ -1,0 +1,28 @@
+// Reads the kernel's mount table (/proc/self/mountinfo) so that teardown can prove nothing is left
+// mounted under the workspace, whatever happened to our own record of mounts.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+
+/** Mount points from mountinfo text, in the kernel's order (parents before children). */
+export function parseMountPoints(mountinfo: string): string[] {
+  const points: string[] = [];
+  for (const line of mountinfo.split("\n")) {
+    const fields = line.split(" ");
+    // Field 5 is the mount point, with spaces and other specials written as octal escapes.
+    const raw = fields[4];
+    if (raw)
+      points.push(raw.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8))));
+  }
+  return points;
+}
+
+/** Mount points at or below `root`, deepest (most recently stacked) first: the order to unmount. */
+export function mountsUnder(points: readonly string[], root: string): string[] {
+  const prefix = path.resolve(root);
+  const inside = points.filter((p) => p === prefix || p.startsWith(prefix + "/"));
+  return inside.reverse();
+}
+
+export async function currentMountsUnder(root: string): Promise<string[]> {
+  return mountsUnder(parseMountPoints(await readFile("/proc/self/mountinfo", "utf8")), root);
+}

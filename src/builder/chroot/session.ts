@@ -1,0 +1,166 @@
+// A prepared image root for provisioners: kernel filesystems, a minimal /dev, /run, the host's DNS
+// settings, the shared apt cache and the build-time stand-ins. Everything set up here is undone by
+// `close`, which is safe to call more than once and after a partial `open`.
+import { copyFile, lstat, mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { run, type RunOptions, type RunResult } from "../../util/exec.js";
+import { currentMountsUnder } from "./mountinfo.js";
+import { MountTable, unmountEverythingUnder } from "./mounts.js";
+import { installStandIn, removeStandIn, standInsFor, type StandIn } from "./standins.js";
+
+/** Device nodes bind-mounted from the host: binding needs no CAP_MKNOD and no device cgroup rule. */
+export const DEV_NODES = ["null", "zero", "full", "random", "urandom", "tty"] as const;
+
+const DEV_LINKS: Array<[string, string]> = [
+  ["fd", "/proc/self/fd"],
+  ["stdin", "/proc/self/fd/0"],
+  ["stdout", "/proc/self/fd/1"],
+  ["stderr", "/proc/self/fd/2"],
+  ["ptmx", "pts/ptmx"],
+];
+
+export const CHROOT_ENV: Readonly<Record<string, string>> = {
+  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  HOME: "/root",
+  LANG: "C.UTF-8",
+  LC_ALL: "C.UTF-8",
+  DEBIAN_FRONTEND: "noninteractive",
+  DEBCONF_NONINTERACTIVE_SEEN: "true",
+};
+
+const RESOLV = "etc/resolv.conf";
+const SAVED_SUFFIX = ".bib-orig";
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface ChrootOptions {
+  /** Host directory shared across builds for downloaded .deb files. */
+  aptCacheDir?: string;
+  signal?: AbortSignal;
+}
+
+export class ChrootSession {
+  private readonly mounts = new MountTable();
+  private standIns: StandIn[] = [];
+  private resolvSaved: "moved" | "absent" | undefined;
+  private opened = false;
+
+  constructor(
+    readonly rootfs: string,
+    private readonly options: ChrootOptions = {},
+  ) {}
+
+  async open(): Promise<void> {
+    this.opened = true;
+    const r = this.rootfs;
+    await this.mountAt("proc", ["-t", "proc", "-o", "nosuid,nodev,noexec", "proc"]);
+    await this.mountAt("sys", ["-t", "sysfs", "-o", "ro,nosuid,nodev,noexec", "sysfs"]);
+    await this.setupDev();
+    await this.mountAt("run", ["-t", "tmpfs", "-o", "mode=0755,nosuid,nodev", "tmpfs"]);
+    await mkdir(path.join(r, "run/lock"), { recursive: true, mode: 0o1777 });
+    await this.setupResolvConf();
+    if (this.options.aptCacheDir && (await exists(path.join(r, "var/cache/apt")))) {
+      const cache = this.options.aptCacheDir;
+      await mkdir(path.join(cache, "partial"), { recursive: true });
+      await this.mountAt("var/cache/apt/archives", ["--bind", cache]);
+    }
+    await this.ensureStandIns();
+  }
+
+  /** (Re)installs stand-ins; call again after installing packages, which may replace them. */
+  async ensureStandIns(): Promise<void> {
+    this.standIns = await standInsFor(this.rootfs);
+    for (const s of this.standIns) await installStandIn(this.rootfs, s);
+  }
+
+  /** Runs a program inside the image root with a clean environment (no host variables leak in). */
+  exec(
+    args: readonly string[],
+    options: Omit<RunOptions, "env"> & { env?: Record<string, string> } = {},
+  ): Promise<RunResult> {
+    return run("chroot", [this.rootfs, ...args], {
+      ...options,
+      processGroup: true,
+      signal: options.signal ?? this.options.signal,
+      env: { ...CHROOT_ENV, ...options.env },
+    });
+  }
+
+  private async mountAt(relative: string, args: string[]): Promise<void> {
+    const target = path.join(this.rootfs, relative);
+    await mkdir(target, { recursive: true });
+    await this.mounts.mount({ target, args });
+  }
+
+  private async setupDev(): Promise<void> {
+    const dev = path.join(this.rootfs, "dev");
+    await this.mountAt("dev", ["-t", "tmpfs", "-o", "mode=0755,nosuid,size=1m", "tmpfs"]);
+    for (const node of DEV_NODES) {
+      const target = path.join(dev, node);
+      await writeFile(target, "");
+      await this.mounts.mount({ target, args: ["--bind", `/dev/${node}`] });
+    }
+    for (const [name, to] of DEV_LINKS) await symlink(to, path.join(dev, name));
+    await this.mountAt("dev/pts", ["-t", "devpts", "-o", "newinstance,ptmxmode=0666,mode=0620", "devpts"]);
+    await this.mountAt("dev/shm", ["-t", "tmpfs", "-o", "mode=1777,nosuid,nodev", "tmpfs"]);
+  }
+
+  /** The image's resolv.conf (often a symlink into /run) is set aside, the host's copied in. */
+  private async setupResolvConf(): Promise<void> {
+    const target = path.join(this.rootfs, RESOLV);
+    if (!(await exists(path.dirname(target)))) return;
+    if (await exists(target)) {
+      await rename(target, target + SAVED_SUFFIX);
+      this.resolvSaved = "moved";
+    } else {
+      this.resolvSaved = "absent";
+    }
+    await copyFile("/etc/resolv.conf", target).catch(() => writeFile(target, ""));
+  }
+
+  private async restoreResolvConf(): Promise<void> {
+    if (!this.resolvSaved) return;
+    const target = path.join(this.rootfs, RESOLV);
+    await rm(target, { force: true });
+    if (this.resolvSaved === "moved") await rename(target + SAVED_SUFFIX, target);
+    this.resolvSaved = undefined;
+  }
+
+  /**
+   * Undoes `open`: stand-ins out (originals back), resolv.conf restored, mounts undone newest
+   * first. Then the kernel's mount table is checked; anything still mounted under the root is an
+   * error, because packaging it would copy the host's /proc or /dev into the image.
+   */
+  async close(): Promise<void> {
+    if (!this.opened) return;
+    const errors: unknown[] = [];
+    for (const s of [...this.standIns].reverse()) {
+      await removeStandIn(this.rootfs, s).catch((e: unknown) => errors.push(e));
+    }
+    this.standIns = [];
+    await this.restoreResolvConf().catch((e: unknown) => errors.push(e));
+    errors.push(...(await this.mounts.unmountAll()));
+    let left = await currentMountsUnder(this.rootfs);
+    if (left.length > 0) left = await unmountEverythingUnder(this.rootfs);
+    this.opened = false;
+    if (left.length > 0) throw new Error(`still mounted after teardown: ${left.join(", ")}`);
+    if (errors.length > 0) {
+      throw new Error(`chroot teardown: ${errors.map((e) => (e as Error).message).join("; ")}`);
+    }
+  }
+}
+
+export async function readImageFile(rootfs: string, relative: string): Promise<string | undefined> {
+  try {
+    return await readFile(path.join(rootfs, relative), "utf8");
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,125 @@
+// `bib build` on one machine: the ImageBuild (plus the ConfigMaps and Secrets it references, as
+// extra documents of the same file) becomes the same workspace layout the build Pod has
+// (bib/plan, bib/secrets, bib/configmaps, workspace), then every step runs in order.
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parseAllDocuments } from "yaml";
+import type { FieldError } from "../api/validate.js";
+import { resolvePlan, type BuildPlan } from "../plan/plan.js";
+import { writePlanDir, writeSecretFile } from "./plan-dir.js";
+
+export interface ManifestSet {
+  imageBuild: {
+    metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+    spec?: unknown;
+  };
+  configMaps: Map<string, Record<string, string>>;
+  secrets: Map<string, Record<string, Buffer>>;
+}
+
+interface K8sDoc {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: unknown;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+
+/** Splits a multi-document YAML file into the ImageBuild and the objects it may reference. */
+export function parseManifests(text: string, source = "input"): ManifestSet {
+  let imageBuild: ManifestSet["imageBuild"] | undefined;
+  const configMaps = new Map<string, Record<string, string>>();
+  const secrets = new Map<string, Record<string, Buffer>>();
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length > 0) throw new Error(`${source}: ${doc.errors[0]!.message}`);
+    const obj = doc.toJS() as K8sDoc | null;
+    if (!obj) continue;
+    const name = obj.metadata?.name;
+    if (!name) throw new Error(`${source}: a ${obj.kind ?? "document"} has no metadata.name`);
+    if (obj.kind === "ImageBuild") {
+      if (imageBuild) throw new Error(`${source}: more than one ImageBuild; pass one per build`);
+      imageBuild = { metadata: { ...obj.metadata, name }, spec: obj.spec };
+    } else if (obj.kind === "ConfigMap") {
+      configMaps.set(name, { ...obj.data });
+    } else if (obj.kind === "Secret") {
+      const data: Record<string, Buffer> = {};
+      for (const [k, v] of Object.entries(obj.data ?? {})) data[k] = Buffer.from(v, "base64");
+      for (const [k, v] of Object.entries(obj.stringData ?? {})) data[k] = Buffer.from(v, "utf8");
+      secrets.set(name, data);
+    }
+  }
+  if (!imageBuild) throw new Error(`${source}: no ImageBuild document`);
+  return { imageBuild, configMaps, secrets };
+}
+
+export type LocalPlan = { ok: true; plan: BuildPlan } | { ok: false; errors: FieldError[] };
+
+export function localPlan(manifests: ManifestSet): LocalPlan {
+  const result = resolvePlan(manifests.imageBuild);
+  return result.ok ? { ok: true, plan: result.plan } : { ok: false, errors: result.errors };
+}
+
+/** Which ConfigMap keys the plan reads, and whether the manifests provide them. */
+export function missingReferences(plan: BuildPlan, manifests: ManifestSet): string[] {
+  const missing: string[] = [];
+  plan.provisioners.forEach((p, i) => {
+    if (p.type !== "ansible" || p.playbook.source !== "configMap") return;
+    const { name, key } = p.playbook;
+    if (manifests.configMaps.get(name)?.[key] === undefined) {
+      missing.push(
+        `spec.provisioners[${i}].ansible.configMapRef: no ConfigMap "${name}" with key "${key}" in the input`,
+      );
+    }
+  });
+  for (const s of plan.secrets) {
+    if (!s.optional && manifests.secrets.get(s.name)?.[s.key] === undefined) {
+      missing.push(`Secret "${s.name}" with key "${s.key}" is referenced but not in the input`);
+    }
+  }
+  return missing;
+}
+
+export interface LocalLayout {
+  root: string;
+  planDir: string;
+  secretsDir: string;
+  configMapsDir: string;
+  workspace: string;
+}
+
+export function localLayout(root: string): LocalLayout {
+  return {
+    root,
+    planDir: path.join(root, "bib", "plan"),
+    secretsDir: path.join(root, "bib", "secrets"),
+    configMapsDir: path.join(root, "bib", "configmaps"),
+    workspace: path.join(root, "workspace"),
+  };
+}
+
+/** Writes the Pod's inputs into `layout`: plan dir, 0600 secret files, one directory per ConfigMap. */
+export async function prepareLayout(
+  layout: LocalLayout,
+  plan: BuildPlan,
+  manifests: ManifestSet,
+): Promise<void> {
+  await rm(layout.root, { recursive: true, force: true });
+  await writePlanDir(layout.planDir, plan);
+  await mkdir(layout.secretsDir, { recursive: true, mode: 0o700 });
+  for (const s of plan.secrets) {
+    const value = manifests.secrets.get(s.name)?.[s.key];
+    if (value !== undefined) await writeSecretFile(layout.secretsDir, s.file, value);
+  }
+  for (const [name, data] of manifests.configMaps) {
+    const dir = path.join(layout.configMapsDir, name);
+    await mkdir(dir, { recursive: true });
+    for (const [key, value] of Object.entries(data)) await writeFile(path.join(dir, key), value);
+  }
+  await mkdir(layout.workspace, { recursive: true });
+}
+
+export async function readManifests(files: readonly string[]): Promise<ManifestSet> {
+  const texts = await Promise.all(files.map(async (f) => `${await readFile(f, "utf8")}\n---\n`));
+  return parseManifests(texts.join(""), files.join(", "));
+}

@@ -1,0 +1,118 @@
+// Stage `base`: the image's starting root filesystem, from debootstrap, a tarball or an OCI image.
+import { mkdir, readdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { POD_PATHS } from "../../api/constants.js";
+import { TOOLS_DIR } from "../../plan/pod-stages.js";
+import type { BasePlan, BuildPlan } from "../../plan/plan.js";
+import { run } from "../../util/exec.js";
+import { hostAptMirror } from "../base/apt-sources.js";
+import { injectTools, normalizeImageRootfs } from "../base/copier.js";
+import { pullAndUnpack } from "../base/oci.js";
+import { fetchAndExtract } from "../base/tarball.js";
+import { lineLogger } from "../output-lines.js";
+import type { RunnerStep } from "../runner.js";
+import { workspacePaths, type StageContext } from "../stage.js";
+import { aptCacheDir, scratchDir } from "./provision.js";
+
+type Debootstrap = Extract<BasePlan, { type: "debootstrap" }>;
+
+export function debootstrapArgs(
+  base: Debootstrap,
+  rootfs: string,
+  mirror: string | undefined,
+  cacheDir: string | undefined,
+): string[] {
+  return [
+    ...(base.variant ? [`--variant=${base.variant}`] : []),
+    ...(base.include.length > 0 ? [`--include=${base.include.join(",")}`] : []),
+    ...(cacheDir ? [`--cache-dir=${cacheDir}`] : []),
+    "--",
+    base.suite,
+    rootfs,
+    ...(mirror ? [mirror] : []),
+  ];
+}
+
+/** An empty image root: a retried Job or a rerun starts from nothing. */
+async function freshRoot(rootfs: string): Promise<void> {
+  await rm(rootfs, { recursive: true, force: true });
+  await mkdir(rootfs, { recursive: true, mode: 0o755 });
+}
+
+async function debootstrap(ctx: StageContext, base: Debootstrap): Promise<void> {
+  const rootfs = workspacePaths(ctx.workspace).rootfs;
+  await freshRoot(rootfs);
+  const mirror = base.mirror ?? (await hostAptMirror());
+  const cache = aptCacheDir(ctx);
+  if (cache) await mkdir(cache, { recursive: true });
+  const out = lineLogger(ctx.log, { stage: "base", step: "debootstrap" });
+  let fetched = 0;
+  await run("debootstrap", debootstrapArgs(base, rootfs, mirror, cache), {
+    signal: ctx.signal,
+    processGroup: true,
+    captureStdout: false,
+    onOutput(chunk) {
+      out.onOutput(chunk);
+      fetched += chunk
+        .split("\n")
+        .filter((l) => /^I: (Retrieving|Validating|Extracting|Unpacking) /.test(l)).length;
+      ctx.progress.update("debootstrap", fetched, 0, "blocks");
+    },
+  });
+  out.flush();
+}
+
+async function tarball(ctx: StageContext, base: Extract<BasePlan, { type: "tarball" }>): Promise<void> {
+  const rootfs = workspacePaths(ctx.workspace).rootfs;
+  await freshRoot(rootfs);
+  const scratch = scratchDir(ctx.workspace);
+  await mkdir(scratch, { recursive: true });
+  await fetchAndExtract(base.url, base.sha256, path.join(scratch, "base.tar"), rootfs, {
+    signal: ctx.signal,
+    onProgress: (done, total) => ctx.progress.update("download base", done, total, "bytes"),
+  });
+}
+
+async function image(ctx: StageContext, base: Extract<BasePlan, { type: "image" }>): Promise<void> {
+  const { rootfs } = workspacePaths(ctx.workspace);
+  const scratch = scratchDir(ctx.workspace);
+  await mkdir(scratch, { recursive: true });
+  await pullAndUnpack(base.image, path.join(scratch, "oci"), rootfs, ctx.signal);
+}
+
+/** Ends an image base in both executors: runtime mounts dropped, kernel fs mount points present. */
+export const normalizeImageStep: RunnerStep = {
+  name: "normalize image root",
+  stage: "base",
+  async run(ctx) {
+    const { rootfs, state } = workspacePaths(ctx.workspace);
+    const entries = await readdir(rootfs).catch(() => [] as string[]);
+    if (entries.length === 0) throw new Error(`the base image was not copied into ${rootfs}`);
+    await normalizeImageRootfs(rootfs, state);
+  },
+};
+
+/** The base step run by the builder itself (locally: all three kinds; in the Pod: not `image`). */
+export function baseSteps(plan: Pick<BuildPlan, "base">): RunnerStep[] {
+  const base = plan.base;
+  switch (base.type) {
+    case "debootstrap":
+      return [{ name: "debootstrap", stage: "base", run: (ctx) => debootstrap(ctx, base) }];
+    case "tarball":
+      return [{ name: "tarball", stage: "base", run: (ctx) => tarball(ctx, base) }];
+    case "image":
+      return [{ name: "pull image", stage: "base", run: (ctx) => image(ctx, base) }, normalizeImageStep];
+  }
+}
+
+/** `bib stage inject-tools`: puts the static copier where the base image's container finds it. */
+export const injectToolsStep: RunnerStep = {
+  name: "inject tools",
+  stage: "base",
+  async run(ctx) {
+    // The copier runs in the base image's container, which sees the workspace at the Pod's path.
+    const pod = workspacePaths(POD_PATHS.workspace);
+    const toolsDir = path.join(ctx.workspace, path.relative(POD_PATHS.workspace, TOOLS_DIR));
+    await injectTools(toolsDir, TOOLS_DIR, pod.rootfs, pod.state);
+  },
+};

@@ -1,0 +1,112 @@
+// Stage `publish`: hands the packaged artifacts to the publishers (src/publish) and reports the
+// result: in the Pod as the termination message, locally as <output>/build.json beside the
+// artifact files, which appear under their final names only once everything else succeeded.
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { BuildResult } from "../../api/schema.js";
+import { publishAll } from "../../publish/index.js";
+import { BUILD_OUTPUT_FILE } from "../../publish/build-output.js";
+import type { Artifact } from "../artifact.js";
+import type { RunnerStep } from "../runner.js";
+import { workspacePaths, type StageContext } from "../stage.js";
+import { terminationMessage } from "../termination.js";
+import { ARTIFACTS_STATE_FILE } from "./package.js";
+
+export async function packagedArtifacts(workspace: string): Promise<Artifact[]> {
+  const file = path.join(workspacePaths(workspace).state, ARTIFACTS_STATE_FILE);
+  try {
+    return JSON.parse(await readFile(file, "utf8")) as Artifact[];
+  } catch (cause) {
+    throw new Error(`no packaged artifacts (${file}): ${(cause as Error).message}`, { cause });
+  }
+}
+
+function publishContext(ctx: StageContext, artifacts: Artifact[]) {
+  return {
+    plan: ctx.plan,
+    artifacts,
+    secretsDir: ctx.secretsDir,
+    volumeRoot: ctx.volumeRoot,
+    timestamp: ctx.timestamp,
+    log: ctx.log,
+    progress: ctx.progress,
+    signal: ctx.signal,
+  };
+}
+
+/** In the build Pod: publish, then write the compact result where the kubelet reads it. */
+export function podPublishStep(terminationLog: string): RunnerStep {
+  return {
+    name: "publish",
+    stage: "publish",
+    async run(ctx) {
+      const result = await publishAll(publishContext(ctx, await packagedArtifacts(ctx.workspace)), {
+        location: "pvc",
+      });
+      const message = terminationMessage(result);
+      if (message.length < JSON.stringify(result).length)
+        ctx.log.warn("build result shortened to fit the termination message");
+      await writeFile(terminationLog, message);
+    },
+  };
+}
+
+async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+    const partial = `${to}.partial`;
+    await copyFile(from, partial);
+    await rename(partial, to);
+  }
+}
+
+export interface LocalOutput {
+  buildId: string;
+  buildName: string;
+  timestamp: number;
+  artifacts: Array<{ format: Artifact["format"]; file: string; size: number; sha256: string }>;
+  result: BuildResult;
+}
+
+/** Locally: artifacts moved into the output directory, publishers run, build.json written last. */
+export function localPublishStep(outputDir: string, onDone?: (output: LocalOutput) => void): RunnerStep {
+  return {
+    name: "publish",
+    stage: "publish",
+    async run(ctx) {
+      await mkdir(outputDir, { recursive: true });
+      const packaged = await packagedArtifacts(ctx.workspace);
+      const moved: Artifact[] = [];
+      try {
+        for (const a of packaged) {
+          const dest = path.join(path.resolve(outputDir), path.basename(a.path));
+          await moveFile(a.path, dest);
+          moved.push({ ...a, path: dest, size: (await stat(dest)).size });
+        }
+        const result = await publishAll(publishContext(ctx, moved), { location: "file" });
+        const output: LocalOutput = {
+          buildId: ctx.plan.buildId,
+          buildName: ctx.plan.buildName,
+          timestamp: ctx.timestamp,
+          artifacts: moved.map((a) => ({
+            format: a.format,
+            file: path.basename(a.path),
+            size: a.size,
+            sha256: a.sha256,
+          })),
+          result,
+        };
+        const file = path.join(outputDir, BUILD_OUTPUT_FILE);
+        await writeFile(`${file}.partial`, `${JSON.stringify(output, null, 2)}\n`);
+        await rename(`${file}.partial`, file);
+        onDone?.(output);
+      } catch (error) {
+        // A failed publish leaves no artifact in the output that looks finished.
+        for (const a of moved) await rm(a.path, { force: true });
+        throw error;
+      }
+    },
+  };
+}
