@@ -11,7 +11,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { createHash } from "node:crypto";
 import { describeAwsError } from "./errors.js";
-import { withRetry, type RetryPolicy } from "./retry.js";
+import { pollDelay, sleep, withRetry, type RetryPolicy } from "./retry.js";
 import { TAG_BUILD_ID, TAG_IMAGEBUILD, tagList } from "./tags.js";
 
 export interface Ec2Call {
@@ -130,7 +130,7 @@ export async function createTags(
 }
 
 export async function waitForImage(c: Ec2Call, imageId: string, pollMs: number): Promise<Image> {
-  for (;;) {
+  for (let poll = 0; ; poll++) {
     const out = await ec2Call(c, "DescribeImages", (abortSignal) =>
       c.ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }), { abortSignal }),
     );
@@ -141,7 +141,7 @@ export async function waitForImage(c: Ec2Call, imageId: string, pollMs: number):
         `${c.target}: AMI ${imageId} is ${image.State}: ${image.StateReason?.Message ?? "no reason given"}`,
       );
     }
-    await new Promise((r) => setTimeout(r, pollMs));
+    await sleep(pollDelay(poll, pollMs), c.signal);
   }
 }
 

@@ -114,3 +114,13 @@ export async function withRetry<T>(
     }
   }
 }
+
+/**
+ * Waits between state polls: short at first (a small snapshot completes in seconds), doubling up
+ * to `maxMs` so that a long wait does not spend the account's EC2 request budget.
+ */
+export function pollDelay(poll: number, maxMs: number): number {
+  return Math.min(maxMs, 250 * 2 ** poll);
+}
+
+export { sleep };

@@ -22,7 +22,7 @@ import {
 } from "./blocks.js";
 import type { AwsClients } from "./clients.js";
 import { describeAwsError } from "./errors.js";
-import { withRetry, type RetryPolicy } from "./retry.js";
+import { pollDelay, sleep, withRetry, type RetryPolicy } from "./retry.js";
 import type { RawSource } from "./source.js";
 import { TAG_BUILD_ID, TAG_IMAGEBUILD, TAG_SOURCE_SHA256 } from "./tags.js";
 import type { Owner } from "./image.js";
@@ -239,7 +239,7 @@ export async function uploadAndComplete(o: SnapshotOptions, snapshotId: string):
 }
 
 export async function waitForSnapshot(o: SnapshotOptions, snapshotId: string): Promise<void> {
-  for (;;) {
+  for (let poll = 0; ; poll++) {
     const out = await call(o, "DescribeSnapshots", () =>
       o.clients.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }), {
         abortSignal: o.signal,
@@ -250,6 +250,6 @@ export async function waitForSnapshot(o: SnapshotOptions, snapshotId: string): P
     if (state === "error" || state === undefined) {
       throw new Error(`${o.target}: snapshot ${snapshotId} ${state === "error" ? "failed" : "disappeared"}`);
     }
-    await new Promise((r) => setTimeout(r, o.pollMs));
+    await sleep(pollDelay(poll, o.pollMs), o.signal);
   }
 }

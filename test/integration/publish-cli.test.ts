@@ -1,0 +1,143 @@
+// `bib publish` and `bib cleanup` as a user runs them: a child process with an ImageBuild file
+// (and its Secret), an output directory from `bib build`, and AWS reached through the standard
+// endpoint variables.
+import { spawn } from "node:child_process";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { computeBuildId } from "../../src/plan/names.js";
+import {
+  startAwsStandin,
+  STANDIN_ACCESS_KEY,
+  STANDIN_SECRET_KEY,
+  type AwsStandin,
+} from "../support/aws-standin/server.js";
+import { snapshotMatchesFile } from "../support/aws-standin/readback.js";
+import { sha256File, sparseImage, tempDir } from "./publish-fixtures.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+let dir: string;
+let standin: AwsStandin;
+
+const spec = {
+  base: { image: "debian:bookworm" },
+  formats: ["raw"],
+  validate: { boot: { enabled: false } },
+  deletionPolicy: "Delete",
+  publish: {
+    aws: {
+      region: "us-east-1",
+      name: "golden-{{.Date}}-{{.BuildID}}",
+      credentialsSecretRef: { name: "aws-creds" },
+    },
+  },
+};
+
+function bib(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli/main.ts"), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...standin.env, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  standin = await startAwsStandin();
+  dir = await tempDir("cli");
+  const out = path.join(dir, "out");
+  await mkdir(out);
+  const buildId = computeBuildId(spec, undefined);
+  await sparseImage(path.join(out, "golden.raw"), 20 * 2 ** 20, 3, 200_000);
+  const raw = path.join(out, "golden.raw");
+  await writeFile(
+    path.join(out, "build.json"),
+    JSON.stringify({
+      buildId,
+      buildName: "golden-x",
+      timestamp: 1_763_900_000,
+      artifacts: [{ format: "raw", file: "golden.raw", size: 20 * 2 ** 20, sha256: await sha256File(raw) }],
+      result: { artifacts: [], images: [] },
+    }),
+  );
+  const docs = [
+    {
+      apiVersion: "bib.dev/v1alpha1",
+      kind: "ImageBuild",
+      metadata: { name: "golden", namespace: "images" },
+      spec,
+    },
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "aws-creds", namespace: "images" },
+      stringData: { AWS_ACCESS_KEY_ID: STANDIN_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: STANDIN_SECRET_KEY },
+    },
+  ];
+  await writeFile(path.join(dir, "ib.yaml"), docs.map((d) => stringify(d)).join("---\n"));
+}, 60_000);
+
+afterAll(async () => {
+  await standin.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("bib publish / bib cleanup", () => {
+  it(
+    "publishes from DIR, prints the table, records the result, and cleanup deletes it twice over",
+    { timeout: 90_000 },
+    async () => {
+      const out = path.join(dir, "out");
+      const published = await bib(["publish", "-f", path.join(dir, "ib.yaml"), "--from", out]);
+      expect(published.stderr).not.toContain(STANDIN_SECRET_KEY);
+      expect(published.code).toBe(0);
+      const image = [...standin.state.images.values()][0]!;
+      expect(image.name).toMatch(/^golden-20251123-[0-9a-f]{16}$/);
+      expect(published.stdout).toContain(
+        `aws       us-east-1  ${image.id}  ${image.snapshotId}  ${image.name}`,
+      );
+      expect(published.stdout).toContain(`file://${out}/golden.raw`);
+      const recorded = JSON.parse(await readFile(path.join(out, "build.json"), "utf8")) as {
+        result: { images: Array<{ imageId: string }> };
+      };
+      expect(recorded.result.images.map((i) => i.imageId)).toEqual([image.id]);
+      expect(
+        (await snapshotMatchesFile(standin.url, "us-east-1", image.snapshotId, path.join(out, "golden.raw")))
+          .equal,
+      ).toBe(true);
+
+      const cleaned = await bib(["cleanup", "-f", path.join(dir, "ib.yaml"), "--from", out]);
+      expect(cleaned.code).toBe(0);
+      expect(cleaned.stdout).toContain(`deleted  deregister ${image.id} (us-east-1): deregistered`);
+      expect(standin.state.images.size).toBe(0);
+      expect(standin.state.snapshots.size).toBe(0);
+      const again = await bib(["cleanup", "-f", path.join(dir, "ib.yaml"), "--from", out]);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain("already gone");
+    },
+  );
+
+  it("exits non-zero naming the Secret when the -f files lack it", { timeout: 60_000 }, async () => {
+    const lonely = path.join(dir, "lonely.yaml");
+    await writeFile(
+      lonely,
+      stringify({
+        apiVersion: "bib.dev/v1alpha1",
+        kind: "ImageBuild",
+        metadata: { name: "golden", namespace: "images" },
+        spec,
+      }),
+    );
+    const result = await bib(["publish", "-f", lonely, "--from", path.join(dir, "out")]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      "bib publish: Secret images/aws-creds: key AWS_ACCESS_KEY_ID not found in the -f files",
+    );
+  });
+});
