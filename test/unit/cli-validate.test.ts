@@ -134,6 +134,36 @@ describe("validateFiles", () => {
     expect(r.code).toBe(1);
   });
 
+  it("reports references to ConfigMaps and Secrets in the same files that lack the keys the build reads", async () => {
+    const spec = [
+      "  base: {image: debian}",
+      "  provisioners:",
+      "    - ansible:",
+      "        configMapRef: {name: books, key: site.yml}",
+      "        extraVarsSecretRef: {name: vault, key: vars.json}",
+      "  publish:",
+      "    aws: {region: us-east-1, name: golden, credentialsSecretRef: {name: aws}}",
+      "    oci: {repository: registry.example.org/x, credentialsSecretRef: {name: not-in-the-files}}",
+    ].join("\n");
+    const file = write(
+      "keys.yaml",
+      [
+        imageBuild("keys", spec),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: books}\ndata: {other.yml: x}\n",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: vault}\nstringData: {vars.json: '{}'}\n",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: aws}\nstringData: {AWS_ACCESS_KEY_ID: x}\n",
+        // Same name, other namespace: not what the ImageBuild in default refers to.
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: books, namespace: other}\ndata: {site.yml: x}\n",
+      ].join("---\n"),
+    );
+    const r = await validate(file);
+    expect(r.err).toEqual([
+      `${file}: keys: spec.provisioners[0].ansible.configMapRef.key: ConfigMap default/books in ${file} has no key "site.yml"`,
+      `${file}: keys: spec.publish.aws.credentialsSecretRef: Secret default/aws in ${file} has no key "AWS_SECRET_ACCESS_KEY"`,
+    ]);
+    expect(r.code).toBe(1);
+  });
+
   it("exits 1 when the files hold no ImageBuild", async () => {
     const r = await validate(write("none.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"));
     expect(r.code).toBe(1);

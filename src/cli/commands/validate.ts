@@ -1,8 +1,16 @@
 // `bib validate -f FILE [-f FILE...]`: checks ImageBuilds with the same schema the hooks use, before
 // they reach a cluster. Exit 0: all valid; 1: some document is invalid; 2: unreadable or not YAML.
 import type { Command } from "commander";
+import type { ImageBuildSpec } from "../../api/schema.js";
 import { validateSpec, type FieldError } from "../../api/validate.js";
-import { loadManifests, ManifestError, type ImageBuildManifest, type Manifests } from "../manifests.js";
+import {
+  findConfigMap,
+  findSecret,
+  loadManifests,
+  ManifestError,
+  type ImageBuildManifest,
+  type Manifests,
+} from "../manifests.js";
 
 export const EXIT_INVALID = 1;
 export const EXIT_UNREADABLE = 2;
@@ -20,6 +28,55 @@ function metadataErrors(ib: ImageBuildManifest): FieldError[] {
     ];
   }
   return [];
+}
+
+// The keys the publishers read from a credentials Secret (DEVELOPERS.md, "Secrets").
+const AWS_KEYS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+const DOCKER_CONFIG_KEYS = [".dockerconfigjson"];
+
+/**
+ * References to ConfigMaps and Secrets that are in the same files but lack the keys the build reads.
+ * A reference to an object not in the files is fine: it may exist in the cluster.
+ */
+export function referenceErrors(spec: ImageBuildSpec, namespace: string, m: Manifests): FieldError[] {
+  const errors: FieldError[] = [];
+  const keysOf = (kind: "ConfigMap" | "Secret", name: string) => {
+    if (kind === "Secret") {
+      const secret = findSecret(m, namespace, name);
+      return secret && { file: secret.source.file, keys: Object.keys(secret.data) };
+    }
+    const cm = findConfigMap(m, namespace, name);
+    return cm && { file: cm.source.file, keys: [...Object.keys(cm.data), ...Object.keys(cm.binaryData)] };
+  };
+  const check = (path: string, kind: "ConfigMap" | "Secret", name: string, needed: string[]) => {
+    const found = keysOf(kind, name);
+    if (!found) return;
+    for (const key of needed.filter((k) => !found.keys.includes(k))) {
+      errors.push({ path, message: `${kind} ${namespace}/${name} in ${found.file} has no key "${key}"` });
+    }
+  };
+  spec.provisioners.forEach(({ ansible }, i) => {
+    const at = `spec.provisioners[${i}].ansible`;
+    if (ansible?.configMapRef)
+      check(`${at}.configMapRef.key`, "ConfigMap", ansible.configMapRef.name, [ansible.configMapRef.key]);
+    if (ansible?.extraVarsSecretRef)
+      check(`${at}.extraVarsSecretRef.key`, "Secret", ansible.extraVarsSecretRef.name, [
+        ansible.extraVarsSecretRef.key,
+      ]);
+  });
+  const { s3, oci, aws } = spec.publish;
+  if (s3?.credentialsSecretRef)
+    check("spec.publish.s3.credentialsSecretRef", "Secret", s3.credentialsSecretRef.name, AWS_KEYS);
+  if (aws?.credentialsSecretRef)
+    check("spec.publish.aws.credentialsSecretRef", "Secret", aws.credentialsSecretRef.name, AWS_KEYS);
+  if (oci?.credentialsSecretRef)
+    check(
+      "spec.publish.oci.credentialsSecretRef",
+      "Secret",
+      oci.credentialsSecretRef.name,
+      DOCKER_CONFIG_KEYS,
+    );
+  return errors;
 }
 
 export interface ValidationReport {
@@ -47,7 +104,8 @@ export function validationReport(manifests: Manifests): ValidationReport {
         ? ib.metadata.name
         : `<document ${ib.source.index + 1}>`;
     const result = validateSpec(ib.spec);
-    const errors = [...metadataErrors(ib), ...(result.ok ? [] : result.errors)].map(
+    const specErrors = result.ok ? referenceErrors(result.spec, ib.namespace, manifests) : result.errors;
+    const errors = [...metadataErrors(ib), ...specErrors].map(
       (e) => `${ib.source.file}: ${name}: ${e.path}: ${e.message}`,
     );
     const problems = documentProblems(ib);
