@@ -1,0 +1,158 @@
+// Benchmark of the aws publisher against the EBS/EC2 stand-in: an 8 GiB sparse raw image with
+// ~1 GiB of random data in scattered extents. Prints bytes sent per non-zero byte, throughput
+// against a plain HTTP PUT of the same bytes over loopback in the same run, and the publisher's
+// peak RSS. Usage: npm exec tsx bench/publish/run.ts [sizeGiB] [dataMiB]
+import { spawn } from "node:child_process";
+import { createHash, randomFillSync } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { resolvePlan } from "../../src/plan/plan.js";
+import { EBS_BLOCK_SIZE, isZeroBlock } from "../../src/publish/aws/blocks.js";
+import {
+  startAwsStandin,
+  STANDIN_ACCESS_KEY,
+  STANDIN_SECRET_KEY,
+} from "../../test/support/aws-standin/server.js";
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+const sizeGiB = Number(process.argv[2] ?? 8);
+const dataMiB = Number(process.argv[3] ?? 1024);
+const EXTENT = 3 * MiB + 12_345; // not block-aligned on purpose
+const CONCURRENCY = 16;
+const ROOT = path.resolve(import.meta.dirname, "../..");
+
+async function makeImage(
+  file: string,
+): Promise<{ dataBytes: number; nonZeroBlockBytes: number; sha256: string }> {
+  // w+: written, then read back to count the non-zero blocks.
+  const fh = await open(file, "w+");
+  await fh.truncate(sizeGiB * GiB);
+  const extents = Math.ceil((dataMiB * MiB) / EXTENT);
+  const chunk = Buffer.alloc(EXTENT);
+  let dataBytes = 0;
+  for (let i = 0; i < extents; i++) {
+    // Spread over the disk, with a per-extent jitter so extents do not line up with blocks.
+    const offset = Math.floor((i / extents) * (sizeGiB * GiB - 2 * EXTENT)) + ((i * 7919) % 65536);
+    randomFillSync(chunk);
+    await fh.write(chunk, 0, EXTENT, offset);
+    dataBytes += EXTENT;
+  }
+  // The minimum any EBS uploader must send: every 512 KiB block that is not all zeros.
+  let nonZeroBlockBytes = 0;
+  const hash = createHash("sha256");
+  const block = Buffer.alloc(EBS_BLOCK_SIZE);
+  for (let offset = 0; offset < sizeGiB * GiB; offset += EBS_BLOCK_SIZE) {
+    await fh.read(block, 0, EBS_BLOCK_SIZE, offset);
+    hash.update(block);
+    if (!isZeroBlock(block)) nonZeroBlockBytes += EBS_BLOCK_SIZE;
+  }
+  await fh.close();
+  return { dataBytes, nonZeroBlockBytes, sha256: hash.digest("hex") };
+}
+
+function child(input: object): Promise<{ seconds: number; bytes: number; maxRssKiB: number }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(
+      process.execPath,
+      ["--import", "tsx", path.join(ROOT, "bench/publish/child.ts"), JSON.stringify(input)],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    let out = "";
+    p.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    p.on("close", (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child exited ${code}`)),
+    );
+  });
+}
+
+async function sink(): Promise<{ url: string; close(): void }> {
+  const server = http.createServer((req, res) => {
+    req.on("data", () => {});
+    req.on("end", () => res.end());
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/upload`,
+    close: () => server.close(),
+  };
+}
+
+const dir = await mkdtemp(path.join(os.tmpdir(), "bib-bench-"));
+try {
+  const file = path.join(dir, "bench.raw");
+  process.stderr.write(`making a ${sizeGiB} GiB sparse image with ${dataMiB} MiB of data...\n`);
+  const image = await makeImage(file);
+  const standin = await startAwsStandin({ keepData: false });
+  const put = await sink();
+  const secretsDir = path.join(dir, "secrets");
+  await mkdir(secretsDir);
+  await writeFile(path.join(secretsDir, "aws.AWS_ACCESS_KEY_ID"), STANDIN_ACCESS_KEY);
+  await writeFile(path.join(secretsDir, "aws.AWS_SECRET_ACCESS_KEY"), STANDIN_SECRET_KEY);
+  const resolved = resolvePlan({
+    metadata: { name: "bench", namespace: "bench" },
+    spec: {
+      base: { image: "debian:bookworm" },
+      formats: ["raw"],
+      validate: { boot: { enabled: false } },
+      publish: {
+        aws: { region: "us-east-1", name: "bench-{{.Timestamp}}", credentialsSecretRef: { name: "aws" } },
+      },
+    },
+  });
+  if (!resolved.ok) throw new Error("bench spec invalid");
+  const input = {
+    plan: resolved.plan,
+    artifact: { format: "raw", path: file, size: sizeGiB * GiB, sha256: image.sha256 },
+    secretsDir,
+    env: standin.env,
+    putUrl: put.url,
+    concurrency: CONCURRENCY,
+  };
+  process.stderr.write("baseline: plain HTTP PUT of the same bytes...\n");
+  const baseline = await child({ ...input, mode: "put" });
+  process.stderr.write("aws publisher...\n");
+  const publisher = await child({ ...input, mode: "publish" });
+  const sent = standin.state.stats.putBytes;
+  await standin.close();
+  put.close();
+
+  const mb = (b: number) => (b / 1e6).toFixed(0);
+  const rate = (b: number, s: number) => b / s / 1e6;
+  const rows = [
+    ["image size", `${sizeGiB} GiB`, ""],
+    ["data written (random, unaligned extents)", `${mb(image.dataBytes)} MB`, ""],
+    ["non-zero 512 KiB blocks", `${mb(image.nonZeroBlockBytes)} MB`, ""],
+    [
+      "bytes sent by the publisher",
+      `${mb(sent)} MB`,
+      `${(sent / image.nonZeroBlockBytes).toFixed(4)} x non-zero blocks (goal <= 1.01)`,
+    ],
+    ["", "", `${(sent / image.dataBytes).toFixed(4)} x data written`],
+    [
+      "baseline: plain HTTP PUT, same bytes",
+      `${rate(baseline.bytes, baseline.seconds).toFixed(0)} MB/s`,
+      `${baseline.seconds.toFixed(2)} s`,
+    ],
+    [
+      `publisher (${CONCURRENCY} parallel blocks, whole publish)`,
+      `${rate(sent, publisher.seconds).toFixed(0)} MB/s`,
+      `${publisher.seconds.toFixed(2)} s; ${(rate(sent, publisher.seconds) / rate(baseline.bytes, baseline.seconds)).toFixed(2)} x baseline (goal >= 0.5)`,
+    ],
+    ["publisher peak RSS", `${(publisher.maxRssKiB / 1024).toFixed(0)} MiB`, "goal < 300 MB"],
+    ["baseline peak RSS", `${(baseline.maxRssKiB / 1024).toFixed(0)} MiB`, ""],
+  ];
+  const w0 = Math.max(...rows.map((r) => r[0]!.length));
+  const w1 = Math.max(...rows.map((r) => r[1]!.length));
+  process.stdout.write(
+    `${rows.map((r) => `${r[0]!.padEnd(w0)}  ${r[1]!.padStart(w1)}  ${r[2]}`.trimEnd()).join("\n")}\n`,
+  );
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
