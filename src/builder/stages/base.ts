@@ -26,7 +26,7 @@ export function debootstrapArgs(
     ...(base.variant ? [`--variant=${base.variant}`] : []),
     ...(base.include.length > 0 ? [`--include=${base.include.join(",")}`] : []),
     ...(cacheDir ? [`--cache-dir=${cacheDir}`] : []),
-    "--",
+    // debootstrap takes no "--"; a suite cannot start with "-" (the schema checks its shape).
     base.suite,
     rootfs,
     ...(mirror ? [mirror] : []),
