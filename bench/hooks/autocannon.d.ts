@@ -7,9 +7,17 @@ declare module "autocannon" {
     body?: string;
     connections?: number;
     duration?: number;
+    amount?: number;
+    timeout?: number;
+    requests?: Array<{
+      method?: string;
+      headers?: Record<string, string>;
+      setupRequest?: (req: Record<string, unknown>) => Record<string, unknown>;
+    }>;
   }
   interface Histogram {
     average: number;
+    total: number;
     p50: number;
     p99: number;
   }

@@ -315,6 +315,26 @@ export class Kubelet {
     this.cluster.update(fresh, { status: true });
   }
 
+  /**
+   * The TTL-after-finished controller: deletes finished Jobs whose ttlSecondsAfterFinished has
+   * passed. Returns the names it deleted.
+   */
+  expireFinishedJobs(): string[] {
+    const deleted: string[] = [];
+    for (const job of this.cluster.list("Job.batch/v1")) {
+      const ttl = job.spec.ttlSecondsAfterFinished;
+      const done = (job.status?.conditions ?? []).find(
+        (c: Obj) => (c.type === "Complete" || c.type === "Failed") && c.status === "True",
+      );
+      if (ttl === undefined || !done) continue;
+      if (Date.parse(done.lastTransitionTime) + ttl * 1000 <= this.cluster.now.getTime()) {
+        this.cluster.delete("Job.batch/v1", job.metadata.namespace, job.metadata.name);
+        deleted.push(job.metadata.name);
+      }
+    }
+    return deleted;
+  }
+
   /** `container` exits 1 with `message`; the Job retries (a new Pod) until backoffLimit is exceeded. */
   fail(job: Obj, container: string, message: string) {
     const t = this.cluster.timestamp();
