@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { open } from "node:fs/promises";
 
 const CHUNK = 8 * 2 ** 20;
@@ -8,10 +8,17 @@ const CHUNK = 8 * 2 ** 20;
  * should hold, and a fresh buffer per chunk (createReadStream) made hashing a 4 GiB raw disk three
  * times slower here.
  */
-export async function sha256File(
-  file: string,
-  options: { signal?: AbortSignal; onBytes?: (done: number) => void } = {},
-): Promise<string> {
+export async function sha256File(file: string, options: HashOptions = {}): Promise<string> {
+  return (await sha256State(file, options)).digest("hex");
+}
+
+export interface HashOptions {
+  signal?: AbortSignal;
+  onBytes?: (done: number) => void;
+}
+
+/** The hash after the whole file, not yet digested: `copy()` it to hash the file plus more bytes. */
+export async function sha256State(file: string, options: HashOptions = {}): Promise<Hash> {
   const hash = createHash("sha256");
   const buffer = Buffer.allocUnsafe(CHUNK);
   const handle = await open(file, "r");
@@ -28,5 +35,5 @@ export async function sha256File(
   } finally {
     await handle.close();
   }
-  return hash.digest("hex");
+  return hash;
 }

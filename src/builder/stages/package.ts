@@ -2,6 +2,7 @@
 // place (GPT by sfdisk, ext4 by mkfs.ext4 -d at its offset, FAT by mkfs.vfat + mtools), the other
 // disk formats are converted from it, and the tarball is made from the tree. Every file is written
 // under a hidden partial name and renamed only when all of them are complete.
+import type { Hash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, open, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -18,7 +19,7 @@ import { artifactFileName, espDir, partialFileName, type DiskFormat } from "../d
 import { diskIds } from "../disk/ids.js";
 import { diskLayout, ext4BytesNeeded } from "../disk/layout.js";
 import { convertRaw } from "../disk/qemu-img.js";
-import { sha256File } from "../disk/sha256.js";
+import { sha256File, sha256State } from "../disk/sha256.js";
 import { writeTarball } from "../disk/tarball.js";
 import { tooSmallMessage } from "../disk/too-small.js";
 import { workspacePaths, type StageContext, type Step } from "../stage.js";
@@ -70,19 +71,43 @@ async function buildRawDisk(ctx: StageContext, raw: string): Promise<void> {
   await writeEsp(raw, layout, ids, esp, ctx.signal);
 }
 
-async function describe(
-  ctx: StageContext,
-  format: Format,
-  file: string,
-  finalPath: string,
-): Promise<Artifact> {
-  const { size } = await stat(file);
-  const task = `sha256 ${path.basename(finalPath)}`;
-  const sha256 = await sha256File(file, {
-    signal: ctx.signal,
-    onBytes: (done) => ctx.progress.update(task, done, size, "bytes"),
-  });
-  return { format, path: finalPath, size, sha256 };
+/** A fixed VHD is the raw disk followed by a 512-byte footer. */
+const VHD_FOOTER = 512;
+
+/**
+ * Sizes and hashes of the finished files. The raw disk is read once: its hash state, extended by
+ * the footer, is also the fixed VHD's hash, which saves a full pass over a multi-GiB file.
+ */
+function hasher(ctx: StageContext, raw: string) {
+  let rawState: Promise<Hash> | undefined;
+  const progress = (task: string, size: number) => (done: number) =>
+    ctx.progress.update(task, done, size, "bytes");
+  const hashRaw = async () => {
+    const { size } = await stat(raw);
+    rawState ??= sha256State(raw, { signal: ctx.signal, onBytes: progress("sha256 raw disk", size) });
+    return { state: await rawState, size };
+  };
+  return async (format: Format, file: string, finalPath: string): Promise<Artifact> => {
+    const { size } = await stat(file);
+    let sha256: string;
+    if (format === "raw") sha256 = (await hashRaw()).state.copy().digest("hex");
+    else if (format === "vhd" && size === (await stat(raw)).size + VHD_FOOTER) {
+      const footer = Buffer.alloc(VHD_FOOTER);
+      const handle = await open(file, "r");
+      try {
+        await handle.read(footer, 0, VHD_FOOTER, size - VHD_FOOTER);
+      } finally {
+        await handle.close();
+      }
+      sha256 = (await hashRaw()).state.copy().update(footer).digest("hex");
+    } else {
+      sha256 = await sha256File(file, {
+        signal: ctx.signal,
+        onBytes: progress(`sha256 ${path.basename(finalPath)}`, size),
+      });
+    }
+    return { format, path: finalPath, size, sha256 };
+  };
 }
 
 async function packageAll(ctx: StageContext, partials: Map<Format | "disk", string>): Promise<Artifact[]> {
@@ -117,10 +142,11 @@ async function packageAll(ctx: StageContext, partials: Map<Format | "disk", stri
   }
 
   const result: Artifact[] = [];
+  const describeArtifact = hasher(ctx, partial("raw"));
   for (const format of plan.formats) {
     const finalPath = path.join(artifacts, artifactFileName(plan.buildName, format));
     result.push(
-      await timed(ctx, `hashed ${format}`, () => describe(ctx, format, partial(format), finalPath)),
+      await timed(ctx, `hashed ${format}`, () => describeArtifact(format, partial(format), finalPath)),
     );
   }
   for (const artifact of result) {
