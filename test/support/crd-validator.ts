@@ -6,7 +6,7 @@
 // - the x-kubernetes-validations CEL rules with @bufbuild/cel, each at its own node, with objects
 //   as CEL maps and integers as CEL ints, as the API server binds `self`.
 // Errors read like kubectl's: `spec.base.tarball.sha256: Invalid value: ...`.
-import { run } from "@bufbuild/cel";
+import { celEnv, isCelError, parse, plan } from "@bufbuild/cel";
 import { Ajv, type ErrorObject } from "ajv";
 import type { JsonSchema } from "../../src/api/crd.js";
 
@@ -141,6 +141,21 @@ const typeMatches = (schema: JsonSchema, value: unknown) =>
       ? Array.isArray(value)
       : value !== undefined && value !== null;
 
+type Program = (bindings: { self: unknown }) => unknown;
+const programs = new Map<string, Program>();
+const env = celEnv();
+
+/** A rule parsed and planned once; the API server also compiles each rule once, when the CRD is written. */
+function program(rule: string): Program {
+  let p = programs.get(rule);
+  if (!p) {
+    const planned = plan(env, parse(rule));
+    p = (bindings) => planned(bindings as Parameters<typeof planned>[0]);
+    programs.set(rule, p);
+  }
+  return p;
+}
+
 /** Evaluates every x-kubernetes-validations rule at its node, depth first, as the API server does. */
 export function celErrors(schema: JsonSchema, value: unknown, path = ""): CrdError[] {
   if (!typeMatches(schema, value)) return [];
@@ -149,13 +164,13 @@ export function celErrors(schema: JsonSchema, value: unknown, path = ""): CrdErr
     const at = fieldPath ? `${path}${fieldPath}` : path;
     let result: unknown;
     try {
-      result = run(rule, { self: toCel(value) } as Parameters<typeof run>[1]);
+      result = program(rule)({ self: toCel(value) });
     } catch (error) {
-      result = error;
+      result = error; // a rule that does not parse
     }
     if (result !== true) {
       const why =
-        result instanceof Error
+        isCelError(result) || result instanceof Error
           ? `rule ${rule} failed: ${result.message}`
           : (message ?? `failed rule: ${rule}`);
       errors.push({ path: at, message: `Invalid value: ${show(value)}: ${why}` });
