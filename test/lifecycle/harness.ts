@@ -533,13 +533,18 @@ export class Metacontroller {
   }
 
   /** One reconcile of one parent, as Metacontroller's sync loop does it. */
-  async reconcile(ns: string, name: string): Promise<void> {
+  async reconcile(ns: string, name: string, opts: { staleParent?: Obj } = {}): Promise<void> {
     let parent = this.cluster.get(PARENT_TYPE, ns, name);
     if (!parent) return;
+    // A stale informer cache: the request carries an older copy of the parent (its status
+    // included). Children are still applied; the status write then fails on its resourceVersion.
+    const stale =
+      opts.staleParent && opts.staleParent.metadata.resourceVersion !== parent.metadata.resourceVersion;
+    if (opts.staleParent) parent = clone(opts.staleParent);
     const hasFinalize = Boolean(this.spec.hooks.finalize);
     const finalizing = Boolean(parent.metadata.deletionTimestamp);
     if (finalizing && !parent.metadata.finalizers?.includes(this.finalizerName)) return;
-    if (!finalizing && hasFinalize && !parent.metadata.finalizers?.includes(this.finalizerName)) {
+    if (!finalizing && hasFinalize && !stale && !parent.metadata.finalizers?.includes(this.finalizerName)) {
       parent.metadata.finalizers = [...(parent.metadata.finalizers ?? []), this.finalizerName];
       parent = this.cluster.update(parent);
     }
@@ -557,6 +562,8 @@ export class Metacontroller {
       const response = await this.call(hook, request);
       const desired = this.validate(hook, parent, response);
       this.applyChildren(parent, observed, desired);
+      if (stale)
+        throw new HookRejected(`409 Conflict: status update of ${ns}/${name}: the object has been modified`);
       this.updateStatus(parent, response.status);
       if (finalizing && response.finalized === true) {
         const fresh = this.cluster.get(PARENT_TYPE, ns, name)!;

@@ -351,6 +351,48 @@ describe.each(["v1", "v2"] as const)("ImageBuild stories, hook version %s", (ver
     t.expectClean();
   });
 
+  it("a stale request (older parent status, Job already gone) does not run a finished build again", async () => {
+    const t = await setup(version);
+    t.create(minimal);
+    await t.converge();
+    const j = t.job();
+    t.kubelet.run(j, "package");
+    await t.converge();
+    const staleParent = t.parent()!; // Building, as an informer cache may still hold it
+    t.kubelet.succeed(j, { artifacts: [artifact] });
+    await t.converge();
+    expect(t.status().phase).toBe("Succeeded");
+    t.cluster.delete("Job.batch/v1", NS, j.metadata.name);
+    await expect(t.mc.reconcile(NS, NAME, { staleParent })).rejects.toThrow(/409 Conflict/);
+    const sent = t.mc.calls.at(-1)!.request;
+    expect(sent.parent.status.phase).toBe("Building");
+    expect(Object.keys(sent.children["Job.batch/v1"])).toEqual([]);
+    t.mc.syncErrors.length = 0; // the conflict above is expected; Metacontroller retries
+    await t.converge();
+    expect(
+      t.cluster.events.filter((e) => e.startsWith("create Job")),
+      "the build Job was created again",
+    ).toHaveLength(1);
+    expect(t.status()).toMatchObject({ phase: "Succeeded", artifacts: [artifact] });
+  });
+
+  it("a repeated request gets the same answer and changes nothing", async () => {
+    const t = await setup(version);
+    t.create(minimal);
+    await t.converge();
+    t.kubelet.run(t.job(), "base");
+    await t.converge();
+    const last = t.mc.calls.filter((c) => c.hook === "sync").at(-1)!;
+    const again = await fetch(`${last.endpoint}/sync`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(last.request),
+    });
+    expect(await again.json()).toEqual(last.response);
+    await t.expectSettled();
+    t.expectClean();
+  });
+
   it("a rotated credential reaches the build's Secret in place, without a new build", async () => {
     const t = await setup(version);
     t.createS3Secret();
