@@ -163,6 +163,8 @@ describe("overlays", () => {
     const mount = d.spec.template.spec.containers[0].volumeMounts.find(
       (m: { name: string }) => m.name === vol.name,
     );
+    // Mode 0440 files are readable by their group only: the Pod's fsGroup must own them.
+    expect(vol.secret.defaultMode & 0o004 || d.spec.template.spec.securityContext.fsGroup).toBeTruthy();
     for (const hook of ["customize", "sync", "finalize"]) {
       const ref = cc.spec.hooks[hook].webhook.authorization.secretRef;
       expect(ref.name).toBe(vol.secret.secretName);
