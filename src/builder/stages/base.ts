@@ -77,7 +77,11 @@ async function image(ctx: StageContext, base: Extract<BasePlan, { type: "image" 
   const { rootfs } = workspacePaths(ctx.workspace);
   const scratch = scratchDir(ctx.workspace);
   await mkdir(scratch, { recursive: true });
-  await pullAndUnpack(base.image, path.join(scratch, "oci"), rootfs, ctx.signal);
+  const registriesConf = process.env.CONTAINERS_REGISTRIES_CONF;
+  await pullAndUnpack(base.image, path.join(scratch, "oci"), rootfs, {
+    signal: ctx.signal,
+    ...(registriesConf ? { registriesConf } : {}),
+  });
 }
 
 /** Ends an image base in both executors: runtime mounts dropped, kernel fs mount points present. */
