@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseDeb822Sources, parseOneLineSources, pickMirror } from "../../src/builder/base/apt-sources.js";
-import { debootstrapArgs } from "../../src/builder/stages/base.js";
+import { debootstrapArgs, withBootIncludes } from "../../src/builder/stages/base.js";
+import { packagesToInstall } from "../../src/builder/stages/provision.js";
 
 const deb822 = `Types: deb
 # a comment
@@ -57,5 +58,35 @@ describe("debootstrap arguments", () => {
     expect(
       debootstrapArgs({ type: "debootstrap", suite: "bookworm", include: [] }, "/r", undefined, undefined),
     ).toEqual(["bookworm", "/r"]);
+  });
+});
+
+describe("boot packages for a disk", () => {
+  const base = { type: "debootstrap" as const, suite: "bookworm", include: ["python3", "systemd-sysv"] };
+
+  it("are installed by debootstrap itself when a disk format is built", () => {
+    expect(withBootIncludes(base, { formats: ["qcow2", "tgz"] }).include).toEqual([
+      "python3",
+      "systemd-sysv",
+      "linux-image-cloud-amd64",
+      "initramfs-tools",
+    ]);
+  });
+
+  it("are left out of a tree-only build", () => {
+    expect(withBootIncludes(base, { formats: ["tgz"] })).toEqual(base);
+  });
+
+  it("are added in provision only for what the tree lacks", () => {
+    const plan = { packages: ["curl"], formats: ["raw" as const] };
+    expect(packagesToInstall(plan, { hasKernel: true, hasInit: true })).toEqual(["curl"]);
+    expect(packagesToInstall(plan, { hasKernel: false, hasInit: true })).toEqual([
+      "curl",
+      "linux-image-cloud-amd64",
+      "initramfs-tools",
+    ]);
+    expect(packagesToInstall({ ...plan, formats: ["tgz"] }, { hasKernel: false, hasInit: false })).toEqual([
+      "curl",
+    ]);
   });
 });

@@ -12,7 +12,7 @@ import { fetchAndExtract } from "../base/tarball.js";
 import { lineLogger } from "../output-lines.js";
 import type { RunnerStep } from "../runner.js";
 import { workspacePaths, type StageContext } from "../stage.js";
-import { aptCacheDir, scratchDir } from "./provision.js";
+import { aptCacheDir, bootPackages, hasDiskFormat, scratchDir } from "./provision.js";
 
 type Debootstrap = Extract<BasePlan, { type: "debootstrap" }>;
 
@@ -39,7 +39,18 @@ async function freshRoot(rootfs: string): Promise<void> {
   await mkdir(rootfs, { recursive: true, mode: 0o755 });
 }
 
-async function debootstrap(ctx: StageContext, base: Debootstrap): Promise<void> {
+/**
+ * A disk needs a kernel and an init: debootstrap installs them with the base (one dependency
+ * resolution, no second apt run in provision). Other bases get them in provision's `packages`.
+ */
+export function withBootIncludes(base: Debootstrap, plan: Pick<BuildPlan, "formats">): Debootstrap {
+  if (!hasDiskFormat(plan)) return base;
+  const include = [...new Set([...base.include, ...bootPackages({ hasKernel: false, hasInit: false })])];
+  return { ...base, include };
+}
+
+async function debootstrap(ctx: StageContext, spec: Debootstrap): Promise<void> {
+  const base = withBootIncludes(spec, ctx.plan);
   const rootfs = workspacePaths(ctx.workspace).rootfs;
   await freshRoot(rootfs);
   const mirror = base.mirror ?? (await hostAptMirror());
