@@ -146,7 +146,8 @@ export class ChrootSession {
     }
     this.standIns = [];
     await this.restoreResolvConf().catch((e: unknown) => errors.push(e));
-    errors.push(...(await this.mounts.unmountAll()));
+    // A failed umount (busy) is retried by the sweep; only what the kernel still shows is an error.
+    await this.mounts.unmountAll();
     let left = await currentMountsUnder(this.rootfs);
     if (left.length > 0) left = await unmountEverythingUnder(this.rootfs);
     this.opened = false;
