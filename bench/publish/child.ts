@@ -75,4 +75,12 @@ if (input.mode === "publish") {
   bytes = await plainPut();
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-process.stdout.write(JSON.stringify({ seconds, bytes, maxRssKiB: process.resourceUsage().maxRSS }));
+const usage = process.resourceUsage();
+process.stdout.write(
+  JSON.stringify({
+    seconds,
+    bytes,
+    maxRssKiB: usage.maxRSS,
+    cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+  }),
+);

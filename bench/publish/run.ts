@@ -1,7 +1,7 @@
 // Benchmark of the aws publisher against the EBS/EC2 stand-in: an 8 GiB sparse raw image with
 // ~1 GiB of random data in scattered extents. Prints bytes sent per non-zero byte, throughput
 // against a plain HTTP PUT of the same bytes over loopback in the same run, and the publisher's
-// peak RSS. Usage: npm exec tsx bench/publish/run.ts [sizeGiB] [dataMiB]
+// peak RSS. Usage: npx tsx bench/publish/run.ts [sizeGiB=8] [dataMiB=1024] [rounds=3]
 import { spawn } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
 import http from "node:http";
@@ -22,7 +22,8 @@ const MiB = 2 ** 20;
 const sizeGiB = Number(process.argv[2] ?? 8);
 const dataMiB = Number(process.argv[3] ?? 1024);
 const EXTENT = 3 * MiB + 12_345; // not block-aligned on purpose
-const CONCURRENCY = 16;
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const ROUNDS = Number(process.argv[4] ?? 3);
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
 async function makeImage(
@@ -54,7 +55,14 @@ async function makeImage(
   return { dataBytes, nonZeroBlockBytes, sha256: hash.digest("hex") };
 }
 
-function child(input: object): Promise<{ seconds: number; bytes: number; maxRssKiB: number }> {
+interface Measured {
+  seconds: number;
+  bytes: number;
+  maxRssKiB: number;
+  cpuSeconds: number;
+}
+
+function child(input: object): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const p = spawn(
       process.execPath,
@@ -102,7 +110,7 @@ try {
       formats: ["raw"],
       validate: { boot: { enabled: false } },
       publish: {
-        aws: { region: "us-east-1", name: "bench-{{.Timestamp}}", credentialsSecretRef: { name: "aws" } },
+        aws: { region: "us-east-1", name: "bench-{{.BuildID}}", credentialsSecretRef: { name: "aws" } },
       },
     },
   });
@@ -115,11 +123,29 @@ try {
     putUrl: put.url,
     concurrency: CONCURRENCY,
   };
-  process.stderr.write("baseline: plain HTTP PUT of the same bytes...\n");
-  const baseline = await child({ ...input, mode: "put" });
-  process.stderr.write("aws publisher...\n");
-  const publisher = await child({ ...input, mode: "publish" });
-  const sent = standin.state.stats.putBytes;
+  // Alternating rounds, best of each: the machine is shared, and a slow round says more about the
+  // neighbours than about the code.
+  let baseline: Measured = { seconds: Infinity, bytes: 0, maxRssKiB: 0, cpuSeconds: 0 };
+  let publisher: Measured = { seconds: Infinity, bytes: 0, maxRssKiB: 0, cpuSeconds: 0 };
+  let sent = 0;
+  for (let round = 1; round <= ROUNDS; round++) {
+    process.stderr.write(
+      `round ${round}/${ROUNDS}: baseline (plain HTTP PUT of the same bytes), then the aws publisher...\n`,
+    );
+    const b = await child({ ...input, mode: "put" });
+    if (b.seconds < baseline.seconds) baseline = b;
+    // A fresh AMI name each round: the same build would (correctly) reuse the first round's AMI.
+    const before = standin.state.stats.putBytes;
+    const p = await child({
+      ...input,
+      mode: "publish",
+      plan: { ...input.plan, buildId: `${input.plan.buildId.slice(0, 14)}${round}` },
+    });
+    sent = standin.state.stats.putBytes - before;
+    if (p.seconds < publisher.seconds)
+      publisher = { ...p, maxRssKiB: Math.max(p.maxRssKiB, publisher.maxRssKiB) };
+    else publisher.maxRssKiB = Math.max(p.maxRssKiB, publisher.maxRssKiB);
+  }
   await standin.close();
   put.close();
 
@@ -144,6 +170,11 @@ try {
       `publisher (${CONCURRENCY} parallel blocks, whole publish)`,
       `${rate(sent, publisher.seconds).toFixed(0)} MB/s`,
       `${publisher.seconds.toFixed(2)} s; ${(rate(sent, publisher.seconds) / rate(baseline.bytes, baseline.seconds)).toFixed(2)} x baseline (goal >= 0.5)`,
+    ],
+    [
+      "publisher CPU (user+system), best round",
+      `${publisher.cpuSeconds.toFixed(2)} s`,
+      `baseline ${baseline.cpuSeconds.toFixed(2)} s`,
     ],
     ["publisher peak RSS", `${(publisher.maxRssKiB / 1024).toFixed(0)} MiB`, "goal < 300 MB"],
     ["baseline peak RSS", `${(baseline.maxRssKiB / 1024).toFixed(0)} MiB`, ""],

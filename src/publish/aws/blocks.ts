@@ -15,20 +15,18 @@ export function blockCount(bytes: number): number {
   return Math.ceil(bytes / EBS_BLOCK_SIZE);
 }
 
+const ZEROS = Buffer.alloc(EBS_BLOCK_SIZE);
+
 /**
  * True when every byte is zero. A block that was never written reads back as zeros from a
- * snapshot, so such blocks are not sent (they would only cost requests and money).
+ * snapshot, so such blocks are not sent (they would only cost requests and money). Compared with
+ * memcmp against a zero buffer: a JS loop over a 512 KiB block costs milliseconds.
  */
 export function isZeroBlock(block: Uint8Array): boolean {
-  // 8-byte words where the buffer is aligned; the tail byte by byte.
-  const words = Math.floor(block.byteLength / 8);
-  if (block.byteOffset % 8 === 0 && words > 0) {
-    const view = new BigUint64Array(block.buffer, block.byteOffset, words);
-    for (let i = 0; i < view.length; i++) if (view[i] !== 0n) return false;
-  } else {
-    for (let i = 0; i < words * 8; i++) if (block[i] !== 0) return false;
+  for (let at = 0; at < block.byteLength; at += ZEROS.length) {
+    const part = block.subarray(at, Math.min(block.byteLength, at + ZEROS.length));
+    if (Buffer.compare(part, ZEROS.subarray(0, part.byteLength)) !== 0) return false;
   }
-  for (let i = words * 8; i < block.byteLength; i++) if (block[i] !== 0) return false;
   return true;
 }
 

@@ -18,6 +18,30 @@ export function endpointFromEnv(env: NodeJS.ProcessEnv, serviceId: "EC2" | "EBS"
   return env[`AWS_ENDPOINT_URL_${serviceId}`] || env.AWS_ENDPOINT_URL || undefined;
 }
 
+/**
+ * SigV4 hashes the body of every PutSnapshotBlock, although the block's SHA-256 is already in the
+ * request (its Checksum). Giving the signer that hash as `x-amz-content-sha256` (a standard SigV4
+ * header, which the signer takes instead of hashing) saves one SHA-256 pass over every byte.
+ */
+function reusePayloadHash(ebs: EBSClient): void {
+  ebs.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Checksum?: string; ChecksumAlgorithm?: string };
+      const request = args.request as { headers?: Record<string, string> } | undefined;
+      if (
+        context.commandName === "PutSnapshotBlockCommand" &&
+        input.ChecksumAlgorithm === "SHA256" &&
+        input.Checksum &&
+        request?.headers
+      ) {
+        request.headers["x-amz-content-sha256"] = Buffer.from(input.Checksum, "base64").toString("hex");
+      }
+      return next(args);
+    },
+    { step: "build", name: "bibReusePayloadHash" },
+  );
+}
+
 export interface AwsClients {
   region: string;
   ec2: EC2Client;
@@ -43,6 +67,7 @@ export function makeClients(region: string, opts: AwsClientOptions): AwsClients 
   const ebsEndpoint = endpointFromEnv(env, "EBS");
   const ec2 = new EC2Client({ ...common, ...(ec2Endpoint ? { endpoint: ec2Endpoint } : {}) });
   const ebs = new EBSClient({ ...common, ...(ebsEndpoint ? { endpoint: ebsEndpoint } : {}) });
+  reusePayloadHash(ebs);
   return {
     region,
     ec2,
