@@ -14,7 +14,17 @@ import {
   type AwsStandin,
 } from "../support/aws-standin/server.js";
 import { snapshotMatchesFile } from "../support/aws-standin/readback.js";
-import { sha256File, sparseImage, tempDir } from "./publish-fixtures.js";
+import { awsPublisher } from "../../src/publish/aws/publisher.js";
+import { standinCredentialFiles } from "../support/aws-standin/fixtures.js";
+import {
+  artifactFor,
+  contextFor,
+  planWith,
+  sha256File,
+  sparseImage,
+  tempDir,
+  writeSecrets,
+} from "./publish-fixtures.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 let dir: string;
@@ -140,4 +150,54 @@ describe("bib publish / bib cleanup", () => {
       "bib publish: Secret images/aws-creds: key AWS_ACCESS_KEY_ID not found in the -f files",
     );
   });
+
+  it(
+    "in the cleanup Job: reads plan.json and cleanup.json, credentials from the secrets dir",
+    { timeout: 60_000 },
+    async () => {
+      const plan = planWith(
+        {
+          aws: {
+            region: "us-east-1",
+            name: "job-{{.BuildID}}",
+            copyToRegions: ["eu-west-1"],
+            credentialsSecretRef: { name: "aws" },
+          },
+        },
+        { deletionPolicy: "Delete" },
+        "jobbed",
+      );
+      const secretsDir = path.join(dir, "job-secrets");
+      await writeSecrets(secretsDir, standinCredentialFiles());
+      const raw = await artifactFor(path.join(dir, "out", "golden.raw"), "raw");
+      const published = await awsPublisher({ env: standin.env, pollMs: 5 }).publish(
+        contextFor(plan, [raw], { secretsDir, volumeRoot: dir }),
+      );
+      expect(published.images).toHaveLength(2);
+      const planDir = path.join(dir, "plan");
+      await mkdir(planDir);
+      const { assets: _assets, ...withoutAssets } = plan;
+      await writeFile(path.join(planDir, "plan.json"), JSON.stringify(withoutAssets));
+      await writeFile(path.join(planDir, "cleanup.json"), JSON.stringify(published));
+
+      const result = await bib(["cleanup", "--plan-dir", planDir, "--secrets-dir", secretsDir]);
+      expect(result.code).toBe(0);
+      for (const image of published.images) expect(standin.state.images.has(image.imageId!)).toBe(false);
+      expect(
+        [...standin.state.snapshots.values()].filter(
+          (s) => s.tags.get("bib.dev/imagebuild") === "images/jobbed",
+        ),
+      ).toEqual([]);
+
+      // Credentials that no longer work: exit 1 and say what could not be deleted.
+      await writeFile(path.join(planDir, "cleanup.json"), JSON.stringify(published));
+      await writeSecrets(secretsDir, standinCredentialFiles("AKIAREVOKED000000001"));
+      const failed = await bib(["cleanup", "--plan-dir", planDir, "--secrets-dir", secretsDir]);
+      expect(failed.code).toBe(1);
+      expect(failed.stdout).toMatch(
+        /FAILED +deregister ami-[0-9a-f]+ \(us-east-1\): publish\.aws \(us-east-1\): credentials rejected/,
+      );
+      expect(failed.stderr).toMatch(/bib cleanup: \d+ object\(s\) could not be deleted/);
+    },
+  );
 });
