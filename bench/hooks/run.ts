@@ -22,6 +22,7 @@ import { Cluster, Kubelet, Metacontroller, b64, loadController } from "../../tes
 import { startServer } from "../../src/server/main.js";
 
 const QUICK = process.argv.includes("--quick");
+const RSS_ONLY = process.argv.includes("--rss-only");
 const CONNECTIONS = 8;
 const DURATION_S = QUICK ? 3 : 8;
 const SEQUENTIAL = QUICK ? 500 : 2000;
@@ -56,7 +57,10 @@ async function serveChild(kind: string) {
   // RSS is asked for over IPC: the service app answers unknown routes with 404.
   process.on("message", () => {
     const cpu = process.cpuUsage();
-    process.send!({ rss: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system });
+    // A full GC first (the child runs with --expose-gc), so that samples compare live memory.
+    (globalThis as { gc?: () => void }).gc?.();
+    const mem = process.memoryUsage();
+    process.send!({ rss: mem.rss, heapUsed: mem.heapUsed, cpuUs: cpu.user + cpu.system });
   });
   const server = app.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -67,7 +71,7 @@ async function serveChild(kind: string) {
 function startChild(kind: "ours" | "baseline"): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), "--child", kind],
+    [...process.execArgv, "--expose-gc", fileURLToPath(import.meta.url), "--child", kind],
     {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     },
@@ -200,8 +204,9 @@ async function sequentialP99(url: string, body: string) {
   return { p50: times[Math.floor(times.length * 0.5)]!, p99: times[Math.floor(times.length * 0.99)]! };
 }
 
-async function statsOf(child: ChildProcess): Promise<{ rss: number; cpuUs: number }> {
-  const reply = once(child, "message") as Promise<[{ rss: number; cpuUs: number }]>;
+type Stats = { rss: number; heapUsed: number; cpuUs: number };
+async function statsOf(child: ChildProcess): Promise<Stats> {
+  const reply = once(child, "message") as Promise<[Stats]>;
   child.send("stats");
   return (await reply)[0];
 }
@@ -244,7 +249,10 @@ async function rssRun(url: string, child: ChildProcess, template: string) {
       clearTimeout(timer),
     );
     samples.push([label, await rssOf(child)]);
-    console.log(`  RSS after ${label} calls: ${(samples.at(-1)![1] / 1024 / 1024).toFixed(1)} MiB`);
+    const heap = (await statsOf(child)).heapUsed;
+    console.log(
+      `  after ${label} calls: RSS ${(samples.at(-1)![1] / 1024 / 1024).toFixed(1)} MiB, heap used ${(heap / 1024 / 1024).toFixed(1)} MiB`,
+    );
   }
   return samples;
 }
@@ -261,6 +269,11 @@ async function main() {
     `autocannon: ${CONNECTIONS} connections x ${DURATION_S} s each; sequential: ${SEQUENTIAL} requests each\n`,
   );
 
+  if (!RSS_ONLY) await compare(body);
+  await rssPhase(template);
+}
+
+async function compare(body: string) {
   // Interleaved rounds, best of each: other load on the machine hits both sides alike.
   type Run = { rps: number; acP99: number; seqP50: number; seqP99: number; cpuUs: number };
   const runs: Record<"baseline" | "ours", Run[]> = { baseline: [], ours: [] };
@@ -309,7 +322,9 @@ async function main() {
   console.log(
     `(1-minute load average at the end: ${load} on ${(await import("node:os")).availableParallelism()} CPUs)`,
   );
+}
 
+async function rssPhase(template: string) {
   const { url, child } = await startChild("ours");
   try {
     const t = Date.now();
