@@ -64,9 +64,13 @@ interface Measured {
 
 function child(input: object): Promise<Measured> {
   return new Promise((resolve, reject) => {
+    // BENCH_CPU_PROF=DIR writes a V8 CPU profile of each child there (node --cpu-prof).
+    const prof = process.env.BENCH_CPU_PROF
+      ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+      : [];
     const p = spawn(
       process.execPath,
-      ["--import", "tsx", path.join(ROOT, "bench/publish/child.ts"), JSON.stringify(input)],
+      [...prof, "--import", "tsx", path.join(ROOT, "bench/publish/child.ts"), JSON.stringify(input)],
       {
         cwd: ROOT,
         stdio: ["ignore", "pipe", "inherit"],
