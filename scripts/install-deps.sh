@@ -13,8 +13,8 @@ debian_packages=(
   e2fsprogs xfsprogs dosfstools mtools fdisk qemu-utils grub-efi-amd64-bin grub-pc-bin zstd
   # validate stage: boot the image
   qemu-system-x86 ovmf
-  # tests and benchmarks: a real registry, capability bounding sets, timing
-  docker-registry libcap2-bin util-linux hyperfine time
+  # tests and benchmarks: a real registry (and htpasswd for its auth), capability bounding sets, timing
+  docker-registry apache2-utils libcap2-bin util-linux hyperfine time
 )
 
 if [ "$(id -u)" -ne 0 ]; then
