@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseDeb822Sources, parseOneLineSources, pickMirror } from "../../src/builder/base/apt-sources.js";
 import { debootstrapArgs, withBootIncludes } from "../../src/builder/stages/base.js";
 import { packagesToInstall } from "../../src/builder/stages/provision.js";
+import { treeCacheKey } from "../../src/builder/base/tree-cache.js";
 
 const deb822 = `Types: deb
 # a comment
@@ -88,5 +89,36 @@ describe("boot packages for a disk", () => {
     expect(packagesToInstall({ ...plan, formats: ["tgz"] }, { hasKernel: false, hasInit: false })).toEqual([
       "curl",
     ]);
+  });
+});
+
+describe("the debootstrap tree cache key", () => {
+  const key = treeCacheKey({
+    suite: "bookworm",
+    variant: "minbase",
+    include: ["a", "b"],
+    mirror: "http://m.test/debian",
+  });
+
+  it("ignores the order of includes", () => {
+    expect(
+      treeCacheKey({
+        suite: "bookworm",
+        variant: "minbase",
+        include: ["b", "a"],
+        mirror: "http://m.test/debian",
+      }),
+    ).toBe(key);
+  });
+
+  it("changes with suite, variant, includes and mirror", () => {
+    for (const other of [
+      { suite: "trixie", variant: "minbase", include: ["a", "b"], mirror: "http://m.test/debian" },
+      { suite: "bookworm", include: ["a", "b"], mirror: "http://m.test/debian" },
+      { suite: "bookworm", variant: "minbase", include: ["a"], mirror: "http://m.test/debian" },
+      { suite: "bookworm", variant: "minbase", include: ["a", "b"], mirror: "http://other.test/debian" },
+    ]) {
+      expect(treeCacheKey(other)).not.toBe(key);
+    }
   });
 });

@@ -8,6 +8,13 @@ import { run } from "../../util/exec.js";
 import { hostAptMirror } from "../base/apt-sources.js";
 import { injectTools, normalizeImageRootfs } from "../base/copier.js";
 import { pullAndUnpack } from "../base/oci.js";
+import {
+  extractCachedTree,
+  freshCachedTree,
+  storeTree,
+  treeCacheFile,
+  treeCacheKey,
+} from "../base/tree-cache.js";
 import { fetchAndExtract } from "../base/tarball.js";
 import { lineLogger } from "../output-lines.js";
 import type { RunnerStep } from "../runner.js";
@@ -54,6 +61,17 @@ async function debootstrap(ctx: StageContext, spec: Debootstrap): Promise<void> 
   const rootfs = workspacePaths(ctx.workspace).rootfs;
   await freshRoot(rootfs);
   const mirror = base.mirror ?? (await hostAptMirror());
+  const treeFile = ctx.cacheDir
+    ? treeCacheFile(ctx.cacheDir, treeCacheKey({ ...base, ...(mirror ? { mirror } : {}) }))
+    : undefined;
+  if (treeFile && (await freshCachedTree(treeFile, Date.now()))) {
+    ctx.log.info(
+      { stage: "base", step: "debootstrap", cachedTree: treeFile },
+      "base: reusing a cached debootstrap tree",
+    );
+    await extractCachedTree(treeFile, rootfs, ctx.signal);
+    return;
+  }
   const cache = aptCacheDir(ctx);
   if (cache) await mkdir(cache, { recursive: true });
   const out = lineLogger(ctx.log, { stage: "base", step: "debootstrap" });
@@ -71,6 +89,7 @@ async function debootstrap(ctx: StageContext, spec: Debootstrap): Promise<void> 
     },
   });
   out.flush();
+  if (treeFile) await storeTree(rootfs, treeFile, ctx.signal);
 }
 
 async function tarball(ctx: StageContext, base: Extract<BasePlan, { type: "tarball" }>): Promise<void> {
