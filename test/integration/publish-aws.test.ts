@@ -159,6 +159,26 @@ describe("aws publisher against the EBS/EC2 stand-in", () => {
     expect(standin.state.images.size).toBe(1);
   });
 
+  it("killed right after CompleteSnapshot, a rerun waits for that snapshot instead of writing it again", async () => {
+    const plan = planWith(awsSpec());
+    const controller = new AbortController();
+    standin.faults.after("CompleteSnapshot", () => controller.abort(new Error("killed")));
+    await expect(
+      publisher().publish(contextFor(plan, [raw], { secretsDir, volumeRoot: dir }, controller.signal)),
+    ).rejects.toThrow();
+    // Still reported pending while EBS finishes it, for longer than one look.
+    for (const s of standin.state.snapshots.values()) s.pendingDescribes = 3;
+    const puts = standin.state.stats.putBlocks;
+    const result = await publisher().publish(contextFor(plan, [raw], { secretsDir, volumeRoot: dir }));
+    expect(standin.state.snapshots.size).toBe(1);
+    expect(standin.state.images.size).toBe(1);
+    // The rerun tried one block, was told the snapshot takes no more, and waited.
+    expect(standin.state.stats.putBlocks).toBe(puts);
+    expect(
+      (await snapshotMatchesFile(standin.url, "us-east-1", result.images[0]!.snapshotId!, raw.path)).equal,
+    ).toBe(true);
+  });
+
   it("a pending snapshot whose StartSnapshot token no longer matches is deleted, not left behind", async () => {
     const plan = planWith(awsSpec());
     const controller = new AbortController();

@@ -121,11 +121,21 @@ export async function ensureSnapshot(o: SnapshotOptions): Promise<string> {
       await deleteSnapshot(o, started.id);
       continue;
     }
-    if (existing.some((s) => s.SnapshotId === started.id)) {
+    const resumed = existing.some((s) => s.SnapshotId === started.id);
+    if (resumed)
       o.log.info({ snapshotId: started.id }, "resuming a pending snapshot: writing all blocks again");
+    try {
+      const stats = await uploadAndComplete(o, started.id);
+      o.log.info({ snapshotId: started.id, ...stats }, "snapshot blocks written");
+    } catch (error) {
+      // A snapshot whose CompleteSnapshot went through just before the crash is still `pending`
+      // while EBS finishes it, but takes no more blocks: wait for it instead of failing.
+      if (!resumed || !/ValidationException/.test((error as Error).message)) throw error;
+      o.log.info(
+        { snapshotId: started.id },
+        "the resumed snapshot takes no more blocks: it was completed; waiting",
+      );
     }
-    const stats = await uploadAndComplete(o, started.id);
-    o.log.info({ snapshotId: started.id, ...stats }, "snapshot blocks written");
     await waitForSnapshot(o, started.id);
     return started.id;
   }

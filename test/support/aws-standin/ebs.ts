@@ -140,7 +140,9 @@ function startSnapshot(c: EbsCall): Reply {
           "The request uses the same client token as a previous, but non-identical request.",
         );
       }
-      return json(201, snapshotBody(same));
+      // While EBS finishes a completed snapshot it still reports `pending` (see DescribeSnapshots).
+      const body = snapshotBody(same);
+      return json(201, same.pendingDescribes > 0 ? { ...body, Status: "pending" } : body);
     }
   }
   const snapshot: StoredSnapshot = {

@@ -18,6 +18,7 @@ export class Faults {
   private list: Fault[] = [];
   private putHooks: Array<{ after: number; fn: () => void }> = [];
   private puts = 0;
+  private actionHooks: Array<{ action: string; fn: () => void }> = [];
 
   /** The next `count` matching requests (one of every `every`) are throttled the way AWS throttles. */
   throttle(service: Service, count: number, opts: { action?: string; every?: number } = {}): void {
@@ -46,9 +47,20 @@ export class Faults {
     this.putHooks.push({ after, fn });
   }
 
+  /** Calls `fn` once after the next successful request of `action`: a crash right after it. */
+  after(action: string, fn: () => void): void {
+    this.actionHooks.push({ action, fn });
+  }
+
   clear(): void {
     this.list = [];
     this.putHooks = [];
+    this.actionHooks = [];
+  }
+
+  succeeded(action: string): void {
+    const hook = this.actionHooks.findIndex((h) => h.action === action);
+    if (hook >= 0) this.actionHooks.splice(hook, 1)[0]!.fn();
   }
 
   pending(): number {

@@ -69,6 +69,7 @@ export async function startAwsStandin(opts: { keepData?: boolean; port?: number 
     const reply = (r: Reply) => {
       calls.push({ service, action, region, status: r.status });
       send(res, r, rid);
+      if (r.status < 300) faults.succeeded(action);
     };
     state.stats.requests++;
     try {
