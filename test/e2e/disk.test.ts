@@ -184,6 +184,37 @@ describe("package: a small tree into every format", () => {
   });
 });
 
+describe("package: a BIOS-only disk", () => {
+  it("has a BIOS boot partition holding GRUB's core image, the MBR pointing at it, and no ESP", async () => {
+    const ctx = await context("bios", {
+      base: { debootstrap: { suite: "bookworm" } },
+      formats: ["raw"],
+      disk: { size: "1Gi", bootMode: "bios" },
+    });
+    await smallTree(rootfs(ctx));
+    await bootable.run(ctx);
+    await packageStep.run(ctx);
+    const [raw] = await readArtifacts(ctx);
+    const { stdout } = await run("sfdisk", ["--json", raw!.path]);
+    const parts = (JSON.parse(stdout) as { partitiontable: { partitions: Array<Record<string, unknown>> } })
+      .partitiontable.partitions;
+    expect(parts.map((p) => p.type)).toEqual([PARTITION_TYPE.biosBoot, PARTITION_TYPE.rootX86_64]);
+    expect(parts[0]).toMatchObject({ start: 2048, size: 2048 });
+    expect(parts[1]).toMatchObject({ start: 4096 });
+
+    const disk = await readFile(raw!.path);
+    expect(disk.readBigUInt64LE(0x5c)).toBe(2048n);
+    expect(disk.readUInt16LE(510)).toBe(0xaa55);
+    const core = await readFile(path.join(ctx.workspace, "bios", "core.img"));
+    const written = disk.subarray(2048 * SECTOR, 2048 * SECTOR + core.length);
+    expect(written.readBigUInt64LE(500)).toBe(2049n);
+    expect(written.subarray(512)).toEqual(core.subarray(512));
+    const image = `${raw!.path}?offset=${4096 * SECTOR}`;
+    expect((await run("debugfs", ["-R", "ls /boot/grub/i386-pc", image])).stdout).toContain("linux.mod");
+    expect((await run("debugfs", ["-R", "cat /etc/fstab", image])).stdout).not.toContain("/boot/efi");
+  });
+});
+
 describe("package: a tree that does not fit", () => {
   it("fails naming spec.disk.size, the tree size and the size needed, and leaves no artifact", async () => {
     const ctx = await context("too-small", {
@@ -257,7 +288,7 @@ describe("sysprep", () => {
   });
 });
 
-describe("a real Debian tree boots", () => {
+describe("a real Debian tree on a hybrid disk boots with UEFI and with BIOS", () => {
   let ctx: Awaited<ReturnType<typeof diskContext>>;
 
   beforeAll(async () => {
@@ -269,7 +300,7 @@ describe("a real Debian tree boots", () => {
     ctx = await context("boot", {
       base: { debootstrap: { suite: "bookworm" } },
       formats: ["qcow2"],
-      disk: { size: "2Gi" },
+      disk: { size: "2Gi", bootMode: "hybrid" },
       kernel: { cmdline: ["bib.test=1"] },
       validate: { boot: { timeoutSeconds: 600 } },
     });
@@ -280,14 +311,21 @@ describe("a real Debian tree boots", () => {
 
   it("to a login prompt on the serial console (bootable -> sysprep -> package -> validate)", async () => {
     await validate.run(ctx);
-    const log = await readFile(path.join(ctx.workspace, "state", "console.log"), "utf8");
-    expect(log).toContain("login:");
-    expect(log).toContain("bib.test=1");
+    for (const [file, firmwareLine] of [
+      ["console.log", /BdsDxe|EFI/],
+      ["console-seabios.log", /GNU GRUB/],
+    ] as const) {
+      const log = await readFile(path.join(ctx.workspace, "state", file), "utf8");
+      expect(log).toContain("login:");
+      expect(log).toContain("bib.test=1");
+      expect(log).toMatch(firmwareLine);
+    }
     expect(existsSync(path.join(ctx.workspace, "state", "validate"))).toBe(false);
   });
 
   it("and a pattern that never appears fails with the console's last lines", async () => {
     ctx.plan.validate.boot = { enabled: true, timeoutSeconds: 30, expect: ["login:", "this never appears"] };
+    ctx.plan.disk.bootMode = "uefi";
     const error = await validate.run(ctx).then(
       () => undefined,
       (e: unknown) => e as Error,

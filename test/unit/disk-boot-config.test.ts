@@ -6,6 +6,7 @@ import {
   pickKernel,
   renderFstab,
   renderGrubCfg,
+  renderGrubEarlyCfg,
   renderKernelImgConf,
 } from "../../src/builder/disk/boot-config.js";
 import { diskIds, fatUuid } from "../../src/builder/disk/ids.js";
@@ -61,6 +62,19 @@ describe("boot configuration text", () => {
     const lines = renderFstab(ids, "ext4").split("\n");
     expect(lines).toContain(`UUID=${ids.rootFsUuid} / ext4 defaults,errors=remount-ro 0 1`);
     expect(lines).toContain(`UUID=${fatUuid(ids.espVolumeId)} /boot/efi vfat umask=0077,nofail 0 2`);
+  });
+
+  it("fstab has no ESP line for a BIOS-only disk", () => {
+    expect(renderFstab(ids, "ext4", false)).not.toContain("/boot/efi");
+  });
+
+  it("GRUB's BIOS core config finds the root by UUID and takes /boot/grub there as its prefix", () => {
+    expect(renderGrubEarlyCfg("u-u-i-d").split("\n")).toEqual(
+      expect.arrayContaining([
+        "search --no-floppy --fs-uuid --set=root u-u-i-d",
+        "set prefix=($root)/boot/grub",
+      ]),
+    );
   });
 
   it("the kernel command line has the serial console last, then the user's arguments", () => {

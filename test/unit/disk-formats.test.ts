@@ -3,7 +3,7 @@ import { imageBuildSpecSchema } from "../../src/api/schema.js";
 import { ConsoleWatcher, stripEscapes } from "../../src/builder/disk/console.js";
 import { artifactFileName, convertOptions, partialFileName } from "../../src/builder/disk/formats.js";
 import { lastPercent } from "../../src/builder/disk/progress.js";
-import { qemuBootArgs } from "../../src/builder/disk/qemu-boot.js";
+import { firmwaresFor, qemuBootArgs } from "../../src/builder/disk/qemu-boot.js";
 import { componentMatches } from "../../src/builder/disk/sysprep-paths.js";
 import { tarArgs } from "../../src/builder/disk/tarball.js";
 
@@ -60,7 +60,13 @@ describe("ConsoleWatcher", () => {
 
 describe("QEMU command line", () => {
   it("boots UEFI from a snapshot of the disk, serial on stdio, no network", () => {
-    const args = qemuBootArgs({ disk: "/a/x.qcow2", format: "qcow2", vars: "/s/vars.fd", accel: "tcg" });
+    const args = qemuBootArgs({
+      disk: "/a/x.qcow2",
+      format: "qcow2",
+      firmware: "ovmf",
+      vars: "/s/vars.fd",
+      accel: "tcg",
+    });
     expect(args).toContain("file=/a/x.qcow2,format=qcow2,if=virtio,snapshot=on");
     expect(args.join(" ")).toContain("-accel tcg");
     expect(args.join(" ")).toContain("-serial stdio");
@@ -103,19 +109,30 @@ describe("sysprep globs", () => {
 
 describe("disk options the builder supports", () => {
   const spec = { base: { debootstrap: { suite: "bookworm" } } };
-  it("accepts uefi + ext4", () => {
-    expect(
-      imageBuildSpecSchema.safeParse({ ...spec, disk: { bootMode: "uefi", filesystem: "ext4" } }).success,
-    ).toBe(true);
+  it.each(["uefi", "bios", "hybrid"])("accepts bootMode %s with ext4", (bootMode) => {
+    expect(imageBuildSpecSchema.safeParse({ ...spec, disk: { bootMode, filesystem: "ext4" } }).success).toBe(
+      true,
+    );
   });
-  it.each([
-    [{ bootMode: "bios" }, ["disk", "bootMode"], /bootMode bios is not supported yet; supported: uefi/],
-    [{ bootMode: "hybrid" }, ["disk", "bootMode"], /bootMode hybrid is not supported yet; supported: uefi/],
-    [{ filesystem: "xfs" }, ["disk", "filesystem"], /filesystem xfs is not supported yet; supported: ext4/],
-  ])("rejects %j at spec.%s", (disk, path, message) => {
-    const result = imageBuildSpecSchema.safeParse({ ...spec, disk });
+  it("rejects xfs at spec.disk.filesystem", () => {
+    const result = imageBuildSpecSchema.safeParse({ ...spec, disk: { filesystem: "xfs" } });
     expect(result.success).toBe(false);
-    const issue = result.error?.issues.find((i) => i.path.join(".") === path.join("."));
-    expect(issue?.message).toMatch(message);
+    const issue = result.error?.issues.find((i) => i.path.join(".") === "disk.filesystem");
+    expect(issue?.message).toMatch(/filesystem xfs is not supported yet; supported: ext4/);
+  });
+});
+
+describe("firmware per boot mode", () => {
+  it.each([
+    ["uefi", ["ovmf"]],
+    ["bios", ["seabios"]],
+    ["hybrid", ["ovmf", "seabios"]],
+  ] as const)("%s boots with %j", (mode, firmwares) => {
+    expect(firmwaresFor(mode)).toEqual(firmwares);
+  });
+
+  it("SeaBIOS needs no pflash drives", () => {
+    const args = qemuBootArgs({ disk: "/a/x.raw", format: "raw", firmware: "seabios", accel: "tcg" });
+    expect(args.some((a) => a.includes("pflash"))).toBe(false);
   });
 });

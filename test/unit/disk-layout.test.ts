@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { patchCoreImage, patchMbr } from "../../src/builder/disk/bios-boot.js";
 import { diskIds, fatUuid } from "../../src/builder/disk/ids.js";
 import {
   diskBytesForRoot,
@@ -42,6 +43,62 @@ describe("diskLayout", () => {
       expect(diskLayout(disk).root.bytes).toBeGreaterThanOrEqual(root);
       expect(diskLayout(disk - MiB).root.bytes).toBeLessThan(root);
     }
+  });
+});
+
+describe("diskLayout per boot mode", () => {
+  it.each([
+    { mode: "uefi", bios: undefined, esp: { offset: MiB, bytes: 64 * MiB }, root: 65 * MiB },
+    { mode: "bios", bios: { offset: MiB, bytes: MiB }, esp: undefined, root: 2 * MiB },
+    {
+      mode: "hybrid",
+      bios: { offset: MiB, bytes: MiB },
+      esp: { offset: 2 * MiB, bytes: 64 * MiB },
+      root: 66 * MiB,
+    },
+  ] as const)("$mode: BIOS boot $bios, ESP $esp, root at $root", ({ mode, bios, esp, root }) => {
+    const layout = diskLayout(2 * GiB, mode);
+    expect(layout.biosBoot).toEqual(bios);
+    expect(layout.esp).toEqual(esp);
+    expect(layout.root.offset).toBe(root);
+    expect(layout.root.offset + layout.root.bytes).toBe(2 * GiB - MiB);
+    expect(diskLayout(diskBytesForRoot(layout.root.bytes, mode), mode).root.bytes).toBe(layout.root.bytes);
+  });
+
+  it("hybrid lists the BIOS boot partition first, then the ESP, then root", () => {
+    const ids = diskIds("x");
+    const lines = sfdiskScript(diskLayout(GiB, "hybrid"), ids).split("\n");
+    expect(lines[4]).toBe(
+      `start=2048, size=2048, type=${PARTITION_TYPE.biosBoot}, uuid=${ids.biosPartUuid}, name="BIOS boot"`,
+    );
+    expect(lines[5]).toMatch(/^start=4096, size=131072, type=C12A7328/);
+    expect(lines[6]).toMatch(/^start=135168, /);
+  });
+});
+
+describe("BIOS boot sectors", () => {
+  const mbr = Buffer.alloc(512, 0xaa);
+  const bootImg = Buffer.alloc(512, 0x11);
+
+  it("patchMbr copies GRUB's code, points it at core.img and keeps signature and partition table", () => {
+    const out = patchMbr(mbr, bootImg, 2048);
+    expect(out.readBigUInt64LE(0x5c)).toBe(2048n);
+    expect(out.readUInt16LE(0x66)).toBe(0x9090);
+    expect(out[0]).toBe(0x11);
+    expect(out.subarray(440)).toEqual(mbr.subarray(440));
+    expect(mbr[0]).toBe(0xaa);
+  });
+
+  it("patchCoreImage makes the first sector load the remaining sectors that follow it", () => {
+    const core = Buffer.alloc(512 * 3 + 100, 0);
+    const out = patchCoreImage(core, 2048);
+    expect(out.readBigUInt64LE(500)).toBe(2049n);
+    expect(out.readUInt16LE(508)).toBe(3);
+    expect(out.length).toBe(core.length);
+  });
+
+  it("rejects buffers that are not sectors", () => {
+    expect(() => patchMbr(Buffer.alloc(100), bootImg, 1)).toThrow(/512 bytes/);
   });
 });
 

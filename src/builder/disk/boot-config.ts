@@ -64,13 +64,29 @@ export function kernelCmdline(rootFsUuid: string, extra: readonly string[]): str
   return [`root=UUID=${rootFsUuid}`, "ro", ...DEFAULT_CMDLINE, ...extra].join(" ");
 }
 
-export function renderFstab(ids: DiskIds, filesystem: "ext4" | "xfs"): string {
+export function renderFstab(ids: DiskIds, filesystem: "ext4" | "xfs", withEsp = true): string {
   const rootOptions = filesystem === "ext4" ? "defaults,errors=remount-ro" : "defaults";
   return [
     "# Written by bib: the root filesystem and the EFI System Partition, by filesystem UUID.",
     `UUID=${ids.rootFsUuid} / ${filesystem} ${rootOptions} 0 1`,
     // nofail: a missing ESP must not stop the machine from booting once GRUB has done its job.
-    `UUID=${fatUuid(ids.espVolumeId)} /boot/efi vfat umask=0077,nofail 0 2`,
+    ...(withEsp ? [`UUID=${fatUuid(ids.espVolumeId)} /boot/efi vfat umask=0077,nofail 0 2`] : []),
+    "",
+  ].join("\n");
+}
+
+/**
+ * The configuration built into GRUB's BIOS core image: find the root filesystem and hand over to
+ * /boot/grub/grub.cfg there, with GRUB's modules beside it (core.img holds only what it needs to
+ * get that far). Serial first, so a failure before that point is visible on the console.
+ */
+export function renderGrubEarlyCfg(rootFsUuid: string): string {
+  return [
+    "serial --unit=0 --speed=115200",
+    "terminal_input console serial",
+    "terminal_output console serial",
+    `search --no-floppy --fs-uuid --set=root ${rootFsUuid}`,
+    "set prefix=($root)/boot/grub",
     "",
   ].join("\n");
 }

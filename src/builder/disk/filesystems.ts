@@ -1,10 +1,11 @@
 // Writes the partition table and both filesystems straight into the disk file at their offsets:
 // no loop device, no mount, no intermediate partition images to copy.
-import { readdir } from "node:fs/promises";
+import { open, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { run } from "../../util/exec.js";
 import type { DiskIds } from "./ids.js";
-import { SECTOR, sfdiskScript, type DiskLayout, type TreeUsage } from "./layout.js";
+import { patchCoreImage, patchMbr } from "./bios-boot.js";
+import { SECTOR, sfdiskScript, type DiskLayout, type Extent, type TreeUsage } from "./layout.js";
 
 export const ROOT_LABEL = "bib-root";
 export const ESP_LABEL = "ESP";
@@ -52,13 +53,13 @@ const mtoolsEnv = () => ({ ...process.env, MTOOLS_SKIP_CHECK: "1" });
 /** A FAT32 ESP at its offset, filled with the contents of `espTree` (EFI/BOOT/BOOTX64.EFI). */
 export async function writeEsp(
   disk: string,
-  layout: DiskLayout,
+  esp: Extent,
   ids: DiskIds,
   espTree: string,
   signal?: AbortSignal,
 ): Promise<void> {
-  const offsetSectors = String(layout.esp.offset / SECTOR);
-  const kib = String(layout.esp.bytes / 1024);
+  const offsetSectors = String(esp.offset / SECTOR);
+  const kib = String(esp.bytes / 1024);
   // Cluster size and hidden sectors are given because mkfs.vfat would derive them from the whole
   // disk file: 4 KiB clusters leave too few for FAT32 in 64 MiB, and firmware reads hidden sectors.
   const geometry = ["-s", "1", "-S", String(SECTOR), "-h", offsetSectors];
@@ -66,7 +67,7 @@ export async function writeEsp(
   await run("mkfs.vfat", [...args, disk, kib], { signal });
   const entries = (await readdir(espTree)).sort().map((e) => path.join(espTree, e));
   if (entries.length === 0) return;
-  const image = `${disk}@@${layout.esp.offset}`;
+  const image = `${disk}@@${esp.offset}`;
   await run("mcopy", ["-s", "-m", "-Q", "-i", image, ...entries, "::/"], { signal, env: mtoolsEnv() });
 }
 
@@ -76,4 +77,26 @@ export async function treeUsage(tree: string, signal?: AbortSignal): Promise<Tre
   const bytes = first((await run("du", ["-s", "-x", "-B1", tree], { signal })).stdout);
   const inodes = first((await run("du", ["-s", "-x", "--inodes", tree], { signal })).stdout);
   return { bytes, inodes };
+}
+
+/** GRUB for BIOS: boot.img into the MBR code area, core.img into the BIOS boot partition. */
+export async function writeBiosBoot(disk: string, biosBoot: Extent, biosTree: string): Promise<void> {
+  const core = await readFile(path.join(biosTree, "core.img"));
+  const boot = await readFile(path.join(biosTree, "boot.img"));
+  if (core.length > biosBoot.bytes) {
+    throw new Error(
+      `GRUB core.img is ${core.length} bytes, more than the ${biosBoot.bytes}-byte BIOS boot partition`,
+    );
+  }
+  const coreLba = biosBoot.offset / SECTOR;
+  const handle = await open(disk, "r+");
+  try {
+    const mbr = Buffer.alloc(SECTOR);
+    await handle.read(mbr, 0, SECTOR, 0);
+    await handle.write(patchMbr(mbr, boot, coreLba), 0, SECTOR, 0);
+    const patched = patchCoreImage(core, coreLba);
+    await handle.write(patched, 0, patched.length, biosBoot.offset);
+  } finally {
+    await handle.close();
+  }
 }

@@ -24,6 +24,11 @@ export function espDir(workspace: string): string {
   return path.join(workspace, "esp");
 }
 
+/** GRUB's BIOS images (boot.img, core.img) made by `bootable` for `package`. */
+export function biosDir(workspace: string): string {
+  return path.join(workspace, "bios");
+}
+
 export type DiskFormat = Exclude<Format, "raw" | "tgz">;
 
 /**

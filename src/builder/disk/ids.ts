@@ -26,6 +26,7 @@ function uuidFrom(bytes: Buffer): string {
 export function diskIds(buildId: string): DiskIds {
   return {
     diskGuid: uuidFrom(digest(buildId, "disk")).toUpperCase(),
+    biosPartUuid: uuidFrom(digest(buildId, "bios-partition")).toUpperCase(),
     espPartUuid: uuidFrom(digest(buildId, "esp-partition")).toUpperCase(),
     rootPartUuid: uuidFrom(digest(buildId, "root-partition")).toUpperCase(),
     rootFsUuid: uuidFrom(digest(buildId, "root-fs")),

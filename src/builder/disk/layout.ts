@@ -12,6 +12,7 @@ export const ESP_BYTES = 64 * MiB;
 /** GPT partition type GUIDs (UEFI spec and the Discoverable Partitions Specification). */
 export const PARTITION_TYPE = {
   esp: "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+  biosBoot: "21686148-6449-6E6F-744E-656564454649",
   rootX86_64: "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709",
 } as const;
 
@@ -21,32 +22,58 @@ export interface Extent {
   bytes: number;
 }
 
+export type BootMode = "uefi" | "bios" | "hybrid";
+
+/** GRUB's i386-pc core image lives in its own partition on GPT; ~120 KiB today, 1 MiB leaves room. */
+export const BIOS_BOOT_BYTES = MiB;
+
 export interface DiskLayout {
   /** The disk file's size: the requested size rounded up to a whole MiB (VHD for Azure needs that too). */
   diskBytes: number;
-  esp: Extent;
+  /** BIOS boot partition (bios, hybrid): GRUB's core image, no filesystem. */
+  biosBoot?: Extent;
+  /** EFI System Partition (uefi, hybrid). */
+  esp?: Extent;
   root: Extent;
 }
 
 export const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
 export const roundDown = (n: number, to: number) => Math.floor(n / to) * to;
 
-/** The ESP first, the root filesystem filling the rest up to the backup GPT. */
-export function diskLayout(requestedBytes: number): DiskLayout {
+const usesBios = (mode: BootMode) => mode !== "uefi";
+const usesEsp = (mode: BootMode) => mode !== "bios";
+
+/** Bytes in front of the root partition: the GPT's first MiB, then the boot partitions. */
+function headBytes(mode: BootMode): number {
+  return ALIGN + (usesBios(mode) ? BIOS_BOOT_BYTES : 0) + (usesEsp(mode) ? ESP_BYTES : 0);
+}
+
+/** BIOS boot and/or ESP first, the root filesystem filling the rest up to the backup GPT. */
+export function diskLayout(requestedBytes: number, mode: BootMode = "uefi"): DiskLayout {
   const diskBytes = roundUp(requestedBytes, ALIGN);
-  const esp = { offset: ALIGN, bytes: ESP_BYTES };
-  const rootOffset = esp.offset + esp.bytes;
+  const layout: DiskLayout = { diskBytes, root: { offset: 0, bytes: 0 } };
+  let offset = ALIGN;
+  if (usesBios(mode)) {
+    layout.biosBoot = { offset, bytes: BIOS_BOOT_BYTES };
+    offset += BIOS_BOOT_BYTES;
+  }
+  if (usesEsp(mode)) {
+    layout.esp = { offset, bytes: ESP_BYTES };
+    offset += ESP_BYTES;
+  }
   const rootEnd = roundDown(diskBytes - GPT_BACKUP_SECTORS * SECTOR, ALIGN);
-  return { diskBytes, esp, root: { offset: rootOffset, bytes: Math.max(0, rootEnd - rootOffset) } };
+  layout.root = { offset, bytes: Math.max(0, rootEnd - offset) };
+  return layout;
 }
 
 /** Disk size (bytes, whole MiB) whose root partition holds `rootBytes`. */
-export function diskBytesForRoot(rootBytes: number): number {
-  return roundUp(ALIGN + ESP_BYTES + roundUp(rootBytes, ALIGN) + GPT_BACKUP_SECTORS * SECTOR, ALIGN);
+export function diskBytesForRoot(rootBytes: number, mode: BootMode = "uefi"): number {
+  return roundUp(headBytes(mode) + roundUp(rootBytes, ALIGN) + GPT_BACKUP_SECTORS * SECTOR, ALIGN);
 }
 
 export interface PartitionIds {
   diskGuid: string;
+  biosPartUuid: string;
   espPartUuid: string;
   rootPartUuid: string;
 }
@@ -54,13 +81,18 @@ export interface PartitionIds {
 /** Input for `sfdisk` (its script format); fixed GUIDs keep the same build byte-identical. */
 export function sfdiskScript(layout: DiskLayout, ids: PartitionIds): string {
   const sectors = (n: number) => n / SECTOR;
+  const line = (e: Extent, type: string, uuid: string, name: string) =>
+    `start=${sectors(e.offset)}, size=${sectors(e.bytes)}, type=${type}, uuid=${uuid}, name="${name}"`;
   return [
     "label: gpt",
     `label-id: ${ids.diskGuid}`,
     "unit: sectors",
     `first-lba: ${sectors(ALIGN)}`,
-    `start=${sectors(layout.esp.offset)}, size=${sectors(layout.esp.bytes)}, type=${PARTITION_TYPE.esp}, uuid=${ids.espPartUuid}, name="EFI System Partition"`,
-    `start=${sectors(layout.root.offset)}, size=${sectors(layout.root.bytes)}, type=${PARTITION_TYPE.rootX86_64}, uuid=${ids.rootPartUuid}, name="root"`,
+    ...(layout.biosBoot
+      ? [line(layout.biosBoot, PARTITION_TYPE.biosBoot, ids.biosPartUuid, "BIOS boot")]
+      : []),
+    ...(layout.esp ? [line(layout.esp, PARTITION_TYPE.esp, ids.espPartUuid, "EFI System Partition")] : []),
+    line(layout.root, PARTITION_TYPE.rootX86_64, ids.rootPartUuid, "root"),
     "",
   ].join("\n");
 }

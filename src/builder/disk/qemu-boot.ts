@@ -5,13 +5,20 @@ export const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 export const OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 
 export type Accel = "kvm" | "tcg";
+/** OVMF for UEFI; SeaBIOS (QEMU's default firmware) for legacy BIOS. */
+export type Firmware = "ovmf" | "seabios";
+
+export function firmwaresFor(bootMode: "uefi" | "bios" | "hybrid"): Firmware[] {
+  return bootMode === "uefi" ? ["ovmf"] : bootMode === "bios" ? ["seabios"] : ["ovmf", "seabios"];
+}
 
 export interface BootArgs {
   disk: string;
   /** qemu's name for the disk format (qcow2, raw, vmdk, vpc). */
   format: string;
-  /** A writable copy of OVMF's variable store. */
-  vars: string;
+  firmware: Firmware;
+  /** A writable copy of OVMF's variable store (ovmf only). */
+  vars?: string;
   accel: Accel;
   memoryMiB?: number;
 }
@@ -37,10 +44,14 @@ export function qemuBootArgs(o: BootArgs): string[] {
     "-nic",
     "none",
     "-no-reboot",
-    "-drive",
-    `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
-    "-drive",
-    `if=pflash,format=raw,unit=1,file=${o.vars}`,
+    ...(o.firmware === "ovmf"
+      ? [
+          "-drive",
+          `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+          "-drive",
+          `if=pflash,format=raw,unit=1,file=${o.vars}`,
+        ]
+      : []),
     // snapshot=on: the guest's writes go to a temporary overlay; the artifact stays as built.
     "-drive",
     `file=${o.disk},format=${o.format},if=virtio,snapshot=on`,
@@ -68,6 +79,7 @@ async function probeKvm(varsCopy: string, timeoutMs: number): Promise<boolean> {
     const args = qemuBootArgs({
       disk: "/dev/null",
       format: "raw",
+      firmware: "ovmf",
       vars: varsCopy,
       accel: "kvm",
       memoryMiB: 256,

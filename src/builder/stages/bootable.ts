@@ -1,17 +1,37 @@
 // Step `bootable`: makes the provisioned tree bootable on the disk that `package` assembles.
-// The kernel stays the tree's own; this step points stable names at it, writes fstab and builds the
-// UEFI bootloader (a standalone GRUB with its configuration inside) into the ESP's tree.
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+// The kernel stays the tree's own; this step points stable names at it, writes fstab and builds
+// the bootloaders for plan.disk.bootMode: for UEFI a standalone GRUB with its configuration inside
+// (the ESP's tree), for BIOS GRUB's boot.img and core.img plus /boot/grub in the tree.
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { run } from "../../util/exec.js";
-import { pickKernel, renderFstab, renderGrubCfg, renderKernelImgConf } from "../disk/boot-config.js";
-import { espDir } from "../disk/formats.js";
+import {
+  pickKernel,
+  renderFstab,
+  renderGrubCfg,
+  renderGrubEarlyCfg,
+  renderKernelImgConf,
+} from "../disk/boot-config.js";
+import { biosDir, espDir } from "../disk/formats.js";
 import { diskIds } from "../disk/ids.js";
 import { inTree, readTreeFile, replaceFile, replaceSymlink } from "../disk/tree-files.js";
 import { workspacePaths, type StageContext, type Step } from "../stage.js";
 
 export { kernelPackages, needsKernel } from "../disk/boot-config.js";
+
+const GRUB_PC_DIR = "/usr/lib/grub/i386-pc";
+/** What GRUB's BIOS core image needs to find /boot/grub on the root filesystem and print errors. */
+const GRUB_PC_CORE_MODULES = [
+  "biosdisk",
+  "part_gpt",
+  "ext2",
+  "search",
+  "search_fs_uuid",
+  "normal",
+  "serial",
+  "terminal",
+];
 
 const fail = (what: string, cause?: unknown) =>
   new Error(`package: bootable: ${what}`, cause === undefined ? undefined : { cause });
@@ -29,9 +49,17 @@ async function linkKernel(rootfs: string): Promise<string> {
   return choice.version;
 }
 
-async function buildGrubEfi(output: string, grubCfg: string, signal: AbortSignal): Promise<void> {
+async function withScratch<T>(work: (dir: string) => Promise<T>): Promise<T> {
   const scratch = await mkdtemp(path.join(tmpdir(), "bib-grub-"));
   try {
+    return await work(scratch);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function buildGrubEfi(output: string, grubCfg: string, signal: AbortSignal): Promise<void> {
+  await withScratch(async (scratch) => {
     const cfg = path.join(scratch, "grub.cfg");
     await writeFile(cfg, grubCfg);
     await mkdir(path.dirname(output), { recursive: true });
@@ -48,9 +76,32 @@ async function buildGrubEfi(output: string, grubCfg: string, signal: AbortSignal
       ],
       { signal },
     );
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
+  });
+}
+
+/** core.img and boot.img for `package`; GRUB's modules and grub.cfg into the tree's /boot/grub. */
+async function buildGrubPc(
+  rootfs: string,
+  out: string,
+  rootFsUuid: string,
+  grubCfg: string,
+  signal: AbortSignal,
+) {
+  const modules = inTree(rootfs, "/boot/grub/i386-pc");
+  await rm(modules, { recursive: true, force: true });
+  await mkdir(modules, { recursive: true });
+  for (const name of await readdir(GRUB_PC_DIR)) {
+    if (/\.(mod|lst)$/.test(name)) await copyFile(path.join(GRUB_PC_DIR, name), path.join(modules, name));
   }
+  await replaceFile(inTree(rootfs, "/boot/grub/grub.cfg"), grubCfg);
+  await mkdir(out, { recursive: true });
+  await copyFile(path.join(GRUB_PC_DIR, "boot.img"), path.join(out, "boot.img"));
+  await withScratch(async (scratch) => {
+    const early = path.join(scratch, "early.cfg");
+    await writeFile(early, renderGrubEarlyCfg(rootFsUuid));
+    const args = ["-O", "i386-pc", "-o", path.join(out, "core.img"), "-c", early, "-p", "/boot/grub"];
+    await run("grub-mkimage", [...args, ...GRUB_PC_CORE_MODULES], { signal });
+  });
 }
 
 export const bootable: Step = {
@@ -58,34 +109,35 @@ export const bootable: Step = {
   stage: "package",
   async run(ctx: StageContext): Promise<void> {
     const { plan } = ctx;
-    if (plan.disk.bootMode !== "uefi") {
-      throw fail(`spec.disk.bootMode ${plan.disk.bootMode} is not supported; only uefi is`);
-    }
+    const mode = plan.disk.bootMode;
     const { rootfs, state } = workspacePaths(ctx.workspace);
     const ids = diskIds(plan.buildId);
     const version = await linkKernel(rootfs);
-    await replaceFile(inTree(rootfs, "/etc/fstab"), renderFstab(ids, plan.disk.filesystem));
-    await mkdir(inTree(rootfs, "/boot/efi"), { recursive: true });
+    await replaceFile(inTree(rootfs, "/etc/fstab"), renderFstab(ids, plan.disk.filesystem, mode !== "bios"));
+    const grubCfg = renderGrubCfg(ids.rootFsUuid, plan.kernel.cmdline);
 
     const esp = espDir(ctx.workspace);
+    const bios = biosDir(ctx.workspace);
     await rm(esp, { recursive: true, force: true });
+    await rm(bios, { recursive: true, force: true });
     try {
-      await buildGrubEfi(
-        path.join(esp, "EFI", "BOOT", "BOOTX64.EFI"),
-        renderGrubCfg(ids.rootFsUuid, plan.kernel.cmdline),
-        ctx.signal,
-      );
+      if (mode !== "bios") {
+        await mkdir(inTree(rootfs, "/boot/efi"), { recursive: true });
+        await buildGrubEfi(path.join(esp, "EFI", "BOOT", "BOOTX64.EFI"), grubCfg, ctx.signal);
+      }
+      if (mode !== "uefi") await buildGrubPc(rootfs, bios, ids.rootFsUuid, grubCfg, ctx.signal);
     } catch (error) {
       await rm(esp, { recursive: true, force: true });
-      throw fail(`grub-mkstandalone failed: ${(error as Error).message}`, error);
+      await rm(bios, { recursive: true, force: true });
+      throw fail(`building GRUB failed: ${(error as Error).message}`, error);
     }
     await mkdir(state, { recursive: true });
     await writeFile(
       path.join(state, "bootable.json"),
-      `${JSON.stringify({ bootMode: "uefi", kernelVersion: version, rootFsUuid: ids.rootFsUuid })}\n`,
+      `${JSON.stringify({ bootMode: mode, kernelVersion: version, rootFsUuid: ids.rootFsUuid })}\n`,
     );
     ctx.log.info(
-      { kernelVersion: version, bootMode: "uefi" },
+      { kernelVersion: version, bootMode: mode },
       "bootable: kernel linked, fstab and GRUB written",
     );
   },

@@ -9,13 +9,14 @@ import path from "node:path";
 import type { Format } from "../../api/schema.js";
 import type { Artifact } from "../artifact.js";
 import {
+  writeBiosBoot,
   writeEsp,
   writeExt4,
   writePartitionTable,
   treeUsage,
   FilesystemFullError,
 } from "../disk/filesystems.js";
-import { artifactFileName, espDir, partialFileName, type DiskFormat } from "../disk/formats.js";
+import { artifactFileName, biosDir, espDir, partialFileName, type DiskFormat } from "../disk/formats.js";
 import { diskIds } from "../disk/ids.js";
 import { diskLayout, ext4BytesNeeded } from "../disk/layout.js";
 import { convertRaw } from "../disk/qemu-img.js";
@@ -50,12 +51,21 @@ async function buildRawDisk(ctx: StageContext, raw: string): Promise<void> {
   const { rootfs } = workspacePaths(ctx.workspace);
   if (plan.disk.filesystem !== "ext4")
     throw fail(`spec.disk.filesystem ${plan.disk.filesystem} is not supported; use ext4`);
+  const mode = plan.disk.bootMode;
   const esp = espDir(ctx.workspace);
-  if (!existsSync(esp)) throw fail(`no ESP tree at ${esp}: the bootable step must run before package`);
+  const bios = biosDir(ctx.workspace);
+  for (const [needed, dir] of [
+    [mode !== "bios", esp],
+    [mode !== "uefi", bios],
+  ] as const) {
+    if (needed && !existsSync(dir))
+      throw fail(`no boot files at ${dir}: the bootable step must run before package`);
+  }
 
-  const layout = diskLayout(plan.disk.sizeBytes);
+  const layout = diskLayout(plan.disk.sizeBytes, mode);
   const usage = await timed(ctx, "measured the tree", () => treeUsage(rootfs, ctx.signal));
-  if (ext4BytesNeeded(usage) > layout.root.bytes) throw fail(tooSmallMessage(plan.disk.sizeBytes, usage));
+  if (ext4BytesNeeded(usage) > layout.root.bytes)
+    throw fail(tooSmallMessage(plan.disk.sizeBytes, usage, mode));
 
   const ids = diskIds(plan.buildId);
   await createSparseFile(raw, layout.diskBytes);
@@ -65,10 +75,12 @@ async function buildRawDisk(ctx: StageContext, raw: string): Promise<void> {
       writeExt4(raw, layout, ids, rootfs, ctx.signal),
     );
   } catch (error) {
-    if (error instanceof FilesystemFullError) throw fail(tooSmallMessage(plan.disk.sizeBytes, usage), error);
+    if (error instanceof FilesystemFullError)
+      throw fail(tooSmallMessage(plan.disk.sizeBytes, usage, mode), error);
     throw error;
   }
-  await writeEsp(raw, layout, ids, esp, ctx.signal);
+  if (layout.esp) await writeEsp(raw, layout.esp, ids, esp, ctx.signal);
+  if (layout.biosBoot) await writeBiosBoot(raw, layout.biosBoot, bios);
 }
 
 /** A fixed VHD is the raw disk followed by a 512-byte footer. */
@@ -120,7 +132,7 @@ async function packageAll(ctx: StageContext, partials: Map<Format | "disk", stri
     const raw = partial("raw");
     partials.set("raw", raw);
     await buildRawDisk(ctx, raw);
-    const bytes = diskLayout(plan.disk.sizeBytes).diskBytes;
+    const bytes = diskLayout(plan.disk.sizeBytes, plan.disk.bootMode).diskBytes;
     for (const format of diskFormats) {
       if (format === "raw") continue;
       partials.set(format, partial(format));

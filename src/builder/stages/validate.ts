@@ -6,7 +6,14 @@ import type { Artifact } from "../artifact.js";
 import { run } from "../../util/exec.js";
 import { ConsoleWatcher } from "../disk/console.js";
 import { BOOT_FORMAT_PREFERENCE, QEMU_FORMAT_NAME } from "../disk/formats.js";
-import { kvmWorks, OVMF_VARS, qemuBootArgs, type Accel } from "../disk/qemu-boot.js";
+import {
+  firmwaresFor,
+  kvmWorks,
+  OVMF_VARS,
+  qemuBootArgs,
+  type Accel,
+  type Firmware,
+} from "../disk/qemu-boot.js";
 import { workspacePaths, type StageContext, type Step } from "../stage.js";
 import { ARTIFACTS_STATE_FILE } from "./package.js";
 
@@ -37,16 +44,18 @@ async function chooseAccel(scratch: string): Promise<Accel> {
 
 type Outcome = "matched" | "timeout" | "exited";
 
-async function boot(
-  ctx: StageContext,
-  disk: Artifact,
-  scratch: string,
-  watcher: ConsoleWatcher,
-  accel: Accel,
-) {
+interface BootRun {
+  disk: Artifact;
+  scratch: string;
+  watcher: ConsoleWatcher;
+  accel: Accel;
+  firmware: Firmware;
+}
+
+async function boot(ctx: StageContext, { disk, scratch, watcher, accel, firmware }: BootRun) {
   const { timeoutSeconds } = ctx.plan.validate.boot;
   const vars = path.join(scratch, "OVMF_VARS.fd");
-  await copyFile(OVMF_VARS, vars);
+  if (firmware === "ovmf") await copyFile(OVMF_VARS, vars);
   const controller = new AbortController();
   const onAbort = () => controller.abort(ctx.signal.reason);
   ctx.signal.addEventListener("abort", onAbort, { once: true });
@@ -58,7 +67,7 @@ async function boot(
   const started = Date.now();
   try {
     const format = QEMU_FORMAT_NAME[disk.format as Exclude<Artifact["format"], "tgz">];
-    await run("qemu-system-x86_64", qemuBootArgs({ disk: disk.path, format, vars, accel }), {
+    await run("qemu-system-x86_64", qemuBootArgs({ disk: disk.path, format, firmware, vars, accel }), {
       signal: controller.signal,
       captureStdout: false,
       onOutput: (chunk) => {
@@ -88,24 +97,34 @@ export const validate: Step = {
     const { state } = workspacePaths(ctx.workspace);
     const scratch = path.join(state, "validate");
     await mkdir(scratch, { recursive: true });
-    const watcher = new ConsoleWatcher(expect);
+    const disk = await bootDisk(state);
+    const accel = await chooseAccel(scratch);
     try {
-      const disk = await bootDisk(state);
-      const accel = await chooseAccel(scratch);
-      ctx.log.info({ disk: disk.path, accel, timeoutSeconds }, "validate: booting");
-      const { outcome, seconds } = await boot(ctx, disk, scratch, watcher, accel);
-      if (outcome !== "matched") {
-        const why = outcome === "timeout" ? `timed out after ${timeoutSeconds}s` : "QEMU exited";
-        throw fail(
-          `${why} before the console showed ${watcher
-            .missing()
-            .map((p) => JSON.stringify(p))
-            .join(", ")} ` + `(${accel}); last console lines:\n${watcher.lastLines(20)}`,
-        );
+      // A hybrid disk claims both firmwares, so it has to boot with both.
+      for (const [i, firmware] of firmwaresFor(ctx.plan.disk.bootMode).entries()) {
+        const watcher = new ConsoleWatcher(expect);
+        const logFile = path.join(state, i === 0 ? CONSOLE_LOG_FILE : `console-${firmware}.log`);
+        ctx.log.info({ disk: disk.path, accel, firmware, timeoutSeconds }, "validate: booting");
+        try {
+          const { outcome, seconds } = await boot(ctx, { disk, scratch, watcher, accel, firmware });
+          if (outcome !== "matched") {
+            const why = outcome === "timeout" ? `timed out after ${timeoutSeconds}s` : "QEMU exited";
+            throw fail(
+              `${why} before the console showed ${watcher
+                .missing()
+                .map((p) => JSON.stringify(p))
+                .join(", ")} (${firmware}, ${accel}); last console lines:\n${watcher.lastLines(20)}`,
+            );
+          }
+          ctx.log.info(
+            { seconds, accel, firmware },
+            "validate: every expected pattern appeared on the console",
+          );
+        } finally {
+          await writeFile(logFile, watcher.raw());
+        }
       }
-      ctx.log.info({ seconds, accel }, "validate: every expected pattern appeared on the console");
     } finally {
-      await writeFile(path.join(state, CONSOLE_LOG_FILE), watcher.raw());
       await rm(scratch, { recursive: true, force: true });
     }
   },
