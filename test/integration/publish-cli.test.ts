@@ -44,7 +44,10 @@ const spec = {
   },
 };
 
-function bib(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function bib(
+  args: string[],
+  onSpawn?: (pid: number) => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli/main.ts"), ...args], {
       cwd: ROOT,
@@ -54,7 +57,8 @@ function bib(args: string[]): Promise<{ code: number | null; stdout: string; std
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    if (child.pid) onSpawn?.(child.pid);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
 
@@ -198,6 +202,31 @@ describe("bib publish / bib cleanup", () => {
         /FAILED +deregister ami-[0-9a-f]+ \(us-east-1\): publish\.aws \(us-east-1\): credentials rejected/,
       );
       expect(failed.stderr).toMatch(/bib cleanup: \d+ object\(s\) could not be deleted/);
+    },
+  );
+
+  it(
+    "SIGKILLed in the middle of the upload, a rerun ends with exactly one AMI and no pending snapshot",
+    { timeout: 90_000 },
+    async () => {
+      const out = path.join(dir, "out");
+      const before = standin.state.images.size;
+      let pid = 0;
+      standin.faults.onPut(standin.state.stats.putBlocks + 4, () => process.kill(pid, "SIGKILL"));
+      const killed = await bib(["publish", "-f", path.join(dir, "ib.yaml"), "--from", out], (p) => (pid = p));
+      expect(killed.signal).toBe("SIGKILL");
+      const ours = () =>
+        [...standin.state.snapshots.values()].filter(
+          (s) => s.tags.get("bib.dev/imagebuild") === "images/golden",
+        );
+      expect(ours().map((s) => s.state)).toEqual(["pending"]);
+      expect(standin.state.images.size).toBe(before);
+
+      standin.faults.clear();
+      const rerun = await bib(["publish", "-f", path.join(dir, "ib.yaml"), "--from", out]);
+      expect(rerun.code).toBe(0);
+      expect(standin.state.images.size).toBe(before + 1);
+      expect(ours().map((s) => s.state)).toEqual(["completed"]);
     },
   );
 });
