@@ -2,7 +2,8 @@
 // (and its Secret), an output directory from `bib build`, and AWS reached through the standard
 // endpoint variables.
 import { spawn } from "node:child_process";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -227,6 +228,8 @@ describe("bib publish / bib cleanup", () => {
       expect(rerun.code).toBe(0);
       expect(standin.state.images.size).toBe(before + 1);
       expect(ours().map((s) => s.state)).toEqual(["completed"]);
+      // The killed run could not remove its private secrets directory; the rerun did.
+      expect((await readdir(os.tmpdir())).filter((n) => n.startsWith(`bib-secrets-${pid}-`))).toEqual([]);
     },
   );
 });

@@ -2,7 +2,7 @@
 // to the targets of the ImageBuild's spec.publish, and records the result in DIR/build.json (so
 // that `bib cleanup --from DIR` knows what to delete). Secrets come from Secret documents in the
 // -f files; without a credentialsSecretRef the AWS SDK's default chain is used.
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
@@ -52,6 +52,25 @@ export async function loadLocalBuild(files: string[], dir: string, name?: string
   return { plan: resolved.plan, manifests, output };
 }
 
+const SECRETS_PREFIX = "bib-secrets-";
+
+/**
+ * Removes secrets directories of earlier runs that were killed before they could clean up (the
+ * directory name carries the owner's pid; a pid that no longer exists cannot be using it).
+ */
+export async function removeStaleSecretDirs(tmp = os.tmpdir()): Promise<void> {
+  for (const name of await readdir(tmp).catch(() => [] as string[])) {
+    const pid = Number(/^bib-secrets-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ESRCH")
+        await rm(path.join(tmp, name), { recursive: true, force: true });
+    }
+  }
+}
+
 /**
  * Writes the keys the plan's Secret would hold into a private temporary directory, from the Secret
  * documents of the -f files. The caller removes it. Values are never printed.
@@ -60,7 +79,8 @@ export async function materializeSecrets(
   plan: BuildPlan,
   manifests: Manifests,
 ): Promise<{ dir: string; dispose(): Promise<void> }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "bib-secrets-"));
+  await removeStaleSecretDirs();
+  const dir = await mkdtemp(path.join(os.tmpdir(), `${SECRETS_PREFIX}${process.pid}-`));
   await chmod(dir, 0o700);
   const dispose = () => rm(dir, { recursive: true, force: true });
   try {
