@@ -6,7 +6,6 @@ import { COMPONENT_CLEANUP, PHASE } from "../api/constants.js";
 import type { ImageBuildStatus, StatusArtifact, StatusImage } from "../api/schema.js";
 import { describeErrors } from "../api/validate.js";
 import { childName } from "../plan/names.js";
-import { resolvePlan } from "../plan/plan.js";
 import { CLEANUP_FILE, newConfigMap } from "./children/configmap.js";
 import { newCleanupJob, type JobNames } from "./children/job.js";
 import { buildLabels } from "./children/labels.js";
@@ -20,6 +19,7 @@ import {
   summarizeMessage,
   TYPE,
 } from "./observe.js";
+import { resolveBuild, type Resolver } from "./resolve.js";
 import { compactStatus, namespaceOf, previousStatus, secretLookup, type HookOptions } from "./sync.js";
 import type { KubeObject, SyncRequest, SyncResponse } from "./types.js";
 
@@ -41,7 +41,12 @@ function deletionPolicy(spec: unknown): string {
   return value === "Delete" ? "Delete" : "Retain";
 }
 
-export function finalize(req: SyncRequest, _now: Date, options: HookOptions): SyncResponse {
+export function finalize(
+  req: SyncRequest,
+  _now: Date,
+  options: HookOptions,
+  resolve: Resolver = resolveBuild,
+): SyncResponse {
   const previous = previousStatus(req.parent);
   const { observedGeneration: _og, ...kept } = previous;
   const deleting = (message: string) => compactStatus({ ...kept, phase: PHASE.Deleting, message });
@@ -58,7 +63,7 @@ export function finalize(req: SyncRequest, _now: Date, options: HookOptions): Sy
   if (count === 0)
     return { status: deleting("nothing was published; nothing to delete"), children: [], finalized: true };
 
-  const resolved = resolvePlan(req.parent);
+  const resolved = resolve(req.parent).result;
   if (!resolved.ok) {
     return {
       status: deleting(

@@ -1,6 +1,7 @@
 import type { CustomizeRequest, CustomizeResponse, SyncRequest, SyncResponse } from "./types.js";
 import { customize } from "./customize.js";
 import { finalize } from "./finalize.js";
+import { memoizedResolver } from "./resolve.js";
 import { sync, type HookOptions } from "./sync.js";
 
 export type { HookOptions } from "./sync.js";
@@ -12,9 +13,10 @@ export interface Hooks {
 }
 
 export function createHooks(options: HookOptions): Hooks {
+  const resolve = memoizedResolver();
   return {
     customize,
-    sync: (req, now) => sync(req, now, options),
-    finalize: (req, now) => finalize(req, now, options),
+    sync: (req, now) => sync(req, now, options, resolve),
+    finalize: (req, now) => finalize(req, now, options, resolve),
   };
 }

@@ -6,15 +6,16 @@ import { COMPONENT_BUILD, CONDITION, PHASE } from "../api/constants.js";
 import { imageBuildStatusSchema, type ImageBuildStatus } from "../api/schema.js";
 import { describeErrors, type FieldError } from "../api/validate.js";
 import { childName } from "../plan/names.js";
-import { resolvePlan, type BuildPlan } from "../plan/plan.js";
+import type { BuildPlan } from "../plan/plan.js";
 import { stageContainers } from "../plan/pod-stages.js";
 import { buildState, type BuildState } from "./build-state.js";
 import { mergeOutputs, statusParts } from "./build-status.js";
-import { newConfigMap, planDocument } from "./children/configmap.js";
+import { newConfigMap } from "./children/configmap.js";
 import { newBuildJob, type JobNames } from "./children/job.js";
 import { buildLabels } from "./children/labels.js";
 import { describeMissing, newSecret, projectSecretData } from "./children/secret.js";
 import { withTransitionTimes, type ConditionInput } from "./conditions.js";
+import { resolveBuild, type Resolver } from "./resolve.js";
 import { buildPods, findByName, objectsOf, rfc3339, TYPE } from "./observe.js";
 import type { KubeObject, ObjectMap, Parent, SyncRequest, SyncResponse } from "./types.js";
 
@@ -22,9 +23,6 @@ export interface HookOptions {
   /** Image that runs `bib stage ...` and `bib cleanup`, unless spec.builder.image overrides it. */
   builderImage: string;
 }
-
-/** ConfigMaps hold at most 1 MiB; leave room for metadata. */
-export const MAX_CONFIGMAP_BYTES = 1000 * 1024;
 
 export function previousStatus(parent: Parent): ImageBuildStatus {
   const parsed = imageBuildStatusSchema.safeParse(parent.status ?? {});
@@ -42,27 +40,18 @@ export function secretLookup(related: ObjectMap, namespace: string) {
   return (name: string) => findByName(secrets, name)?.data ?? (findByName(secrets, name) ? {} : undefined);
 }
 
-export function sync(req: SyncRequest, now: Date, options: HookOptions): SyncResponse {
+export function sync(
+  req: SyncRequest,
+  now: Date,
+  options: HookOptions,
+  resolve: Resolver = resolveBuild,
+): SyncResponse {
   const previous = previousStatus(req.parent);
-  const resolved = resolvePlan(req.parent);
+  const { result, planDocument, tooBig } = resolve(req.parent);
   const nowText = rfc3339(now);
-  if (!resolved.ok) return invalidSpec(resolved.buildId, resolved.errors, previous, nowText);
-  const plan = resolved.plan;
-  const tooBig = configMapTooBig(plan);
-  if (tooBig) return invalidSpec(plan.buildId, [tooBig], previous, nowText);
-  return syncBuild(req, plan, previous, now, options);
-}
-
-function configMapTooBig(plan: BuildPlan): FieldError | undefined {
-  const bytes = [planDocument(plan), ...Object.values(plan.assets)].reduce(
-    (n, s) => n + Buffer.byteLength(s),
-    0,
-  );
-  if (bytes <= MAX_CONFIGMAP_BYTES) return undefined;
-  return {
-    path: "spec",
-    message: `inline files, playbooks and scripts total ${Math.ceil(bytes / 1024)} KiB, more than a ConfigMap holds (${MAX_CONFIGMAP_BYTES / 1024} KiB); move playbooks to configMapRef or git`,
-  };
+  if (!result.ok) return invalidSpec(result.buildId, result.errors, previous, nowText);
+  if (tooBig) return invalidSpec(result.buildId, [tooBig], previous, nowText);
+  return syncBuild(req, result.plan, planDocument!, previous, now, options);
 }
 
 function invalidSpec(
@@ -92,6 +81,7 @@ function invalidSpec(
 function syncBuild(
   req: SyncRequest,
   plan: BuildPlan,
+  planDocument: string,
   previous: ImageBuildStatus,
   now: Date,
   options: HookOptions,
@@ -116,7 +106,7 @@ function syncBuild(
   const names: JobNames = { job: name, configMap: name, ...(plan.secrets.length ? { secret: name } : {}) };
   const timestamp = buildTimestamp(observedJob, previous, plan.buildId, now);
 
-  const configMap = newConfigMap(name, plan, labels);
+  const configMap = newConfigMap(name, plan, labels, {}, planDocument);
   // A Secret that was projected before keeps its data when the user's Secret is gone later.
   const secretData = projected.ok ? projected.data : observedSecret?.data;
   const secret = names.secret && secretData ? newSecret(name, namespace, labels, secretData) : undefined;

@@ -31,12 +31,35 @@ export const parentSchema = kubeObjectSchema.extend({
 });
 export type Parent = z.infer<typeof parentSchema>;
 
+/** What is missing for `value` to be a Kubernetes object, as [path, message] pairs. */
+function objectShapeIssues(value: unknown): Array<[string[], string]> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return [[[], "must be an object"]];
+  const o = value as Record<string, unknown>;
+  const issues: Array<[string[], string]> = [];
+  const text = (v: unknown) => typeof v === "string" && v !== "";
+  if (!text(o.apiVersion)) issues.push([["apiVersion"], "required"]);
+  if (!text(o.kind)) issues.push([["kind"], "required"]);
+  const metadata = o.metadata as Record<string, unknown> | null | undefined;
+  if (metadata === null || typeof metadata !== "object") issues.push([["metadata"], "required"]);
+  else if (!text(metadata.name)) issues.push([["metadata", "name"], "required"]);
+  return issues;
+}
+
+/**
+ * Children and related objects are checked for shape only, without copying them: they come from
+ * the API server, and a sync request carries many (Pods are large), so a deep parse would be most
+ * of a request's cost.
+ */
+const observedObjectSchema = z.unknown().superRefine((value, ctx) => {
+  for (const [path, message] of objectShapeIssues(value)) ctx.addIssue({ code: "custom", path, message });
+}) as unknown as z.ZodType<KubeObject>;
+
 /**
  * `Kind.apiVersion` -> (name with v1 hooks, `namespace/name` with v2) -> object. Metacontroller
  * sends `{}` for a type with no objects; some versions send null, which means the same.
  */
 const objectMapSchema = z
-  .record(z.string(), z.record(z.string(), kubeObjectSchema).nullable())
+  .record(z.string(), z.record(z.string(), observedObjectSchema).nullable())
   .nullish()
   .transform((groups) => {
     const out: Record<string, Record<string, KubeObject>> = {};

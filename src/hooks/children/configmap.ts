@@ -16,11 +16,12 @@ export function newConfigMap(
   plan: BuildPlan,
   labels: Record<string, string>,
   extra: Record<string, string> = {},
+  document: string = planDocument(plan),
 ): V1ConfigMap {
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: { name, namespace: plan.imageBuild.namespace, labels },
-    data: { [PLAN_FILE]: planDocument(plan), ...plan.assets, ...extra },
+    data: { [PLAN_FILE]: document, ...plan.assets, ...extra },
   };
 }

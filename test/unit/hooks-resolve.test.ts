@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { memoizedResolver, resolveBuild } from "../../src/hooks/resolve.js";
+import { imageBuild, minimalSpec } from "../support/fixtures.js";
+
+describe("resolving a parent into its plan", () => {
+  it("reuses the entry for the same parent and spec, and resolves a changed spec anew", () => {
+    const resolve = memoizedResolver({ entries: 8, maxKeyBytes: 1 << 16 });
+    const a = resolve(imageBuild(minimalSpec));
+    expect(resolve(imageBuild(minimalSpec))).toBe(a);
+    const changed = resolve(imageBuild({ ...minimalSpec, formats: ["raw"] }));
+    expect(changed).not.toBe(a);
+    expect(changed.result.buildId).not.toBe(a.result.buildId);
+    expect(resolve(imageBuild(minimalSpec, { annotations: { "bib.dev/rebuild": "1" } }))).not.toBe(a);
+  });
+
+  it("answers exactly as resolving without the memo does", () => {
+    const resolve = memoizedResolver();
+    for (const spec of [minimalSpec, { base: {} }, { ...minimalSpec, disk: { size: "1Ki" } }]) {
+      expect(resolve(imageBuild(spec))).toEqual(resolveBuild(imageBuild(spec)));
+    }
+  });
+
+  it("keeps at most the given number of entries, dropping the least recently used", () => {
+    const resolve = memoizedResolver({ entries: 2, maxKeyBytes: 1 << 16 });
+    const first = resolve(imageBuild(minimalSpec, { name: "a" }));
+    resolve(imageBuild(minimalSpec, { name: "b" }));
+    resolve(imageBuild(minimalSpec, { name: "a" }));
+    resolve(imageBuild(minimalSpec, { name: "c" }));
+    expect(resolve(imageBuild(minimalSpec, { name: "a" }))).toBe(first);
+    const b = resolve(imageBuild(minimalSpec, { name: "b" }));
+    expect(resolve(imageBuild(minimalSpec, { name: "b" }))).toBe(b);
+  });
+
+  it("does not keep specs above the size limit", () => {
+    const resolve = memoizedResolver({ entries: 8, maxKeyBytes: 100 });
+    const big = { ...minimalSpec, packages: Array.from({ length: 20 }, (_, i) => `package-${i}`) };
+    expect(resolve(imageBuild(big))).not.toBe(resolve(imageBuild(big)));
+  });
+
+  it("hands out entries nobody can change", () => {
+    const resolved = memoizedResolver()(imageBuild(minimalSpec));
+    expect(() => {
+      if (resolved.result.ok) (resolved.result.plan.formats as string[]).push("raw");
+    }).toThrow(TypeError);
+  });
+
+  it("reports inline contents that do not fit in a ConfigMap", () => {
+    const content = "x".repeat(600 * 1024);
+    const spec = {
+      ...minimalSpec,
+      files: [
+        { path: "/a", content },
+        { path: "/b", content },
+      ],
+    };
+    expect(resolveBuild(imageBuild(spec)).tooBig?.message).toMatch(
+      /^inline files, playbooks and scripts total 1201 KiB/,
+    );
+  });
+});
