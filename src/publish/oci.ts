@@ -105,7 +105,8 @@ export function ociPublisher(): Publisher {
               location: ociLocation(oci.repository, oci.tag, digest),
             },
           ],
-          images: [{ provider: "oci", name: reference, digest }],
+          // imageId is the immutable pull reference, what a VirtualMachine's containerDisk names.
+          images: [{ provider: "oci", name: reference, digest, imageId: `${oci.repository}@${digest}` }],
         };
       } finally {
         await rm(layout, { recursive: true, force: true });

@@ -102,7 +102,14 @@ describe("oci publisher against docker-registry", () => {
     const plan = ociPlan();
     const result = await ociPublisher().publish(contextFor(plan, [qcow2], { secretsDir, volumeRoot: dir }));
     const digest = result.images[0]!.digest!;
-    expect(result.images).toEqual([{ provider: "oci", name: `${host}/images/debian:12`, digest }]);
+    expect(result.images).toEqual([
+      {
+        provider: "oci",
+        name: `${host}/images/debian:12`,
+        digest,
+        imageId: `${host}/images/debian@${digest}`,
+      },
+    ]);
     expect(result.artifacts[0]!.location).toBe(`oci://${host}/images/debian:12@${digest}`);
     const authfile = path.join(secretsDir, OCI_DOCKER_CONFIG_FILE);
 
