@@ -323,6 +323,24 @@ describe("a real Debian tree on a hybrid disk boots with UEFI and with BIOS", ()
     expect(existsSync(path.join(ctx.workspace, "state", "validate"))).toBe(false);
   });
 
+  it("and an aborted build stops QEMU", async () => {
+    const controller = new AbortController();
+    ctx.signal = controller.signal;
+    ctx.plan.disk.bootMode = "uefi";
+    setTimeout(() => controller.abort(new Error("build cancelled")), 5000);
+    const started = Date.now();
+    await expect(validate.run(ctx)).rejects.toThrow(/^validate: boot: aborted/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const disk = (await readArtifacts(ctx))[0]!.path;
+    let running = true;
+    for (let i = 0; i < 50 && running; i++) {
+      running = (await run("ps", ["-eo", "args"])).stdout.includes(disk);
+      if (running) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(running).toBe(false);
+    ctx.signal = new AbortController().signal;
+  });
+
   it("and a pattern that never appears fails with the console's last lines", async () => {
     ctx.plan.validate.boot = { enabled: true, timeoutSeconds: 30, expect: ["login:", "this never appears"] };
     ctx.plan.disk.bootMode = "uefi";
