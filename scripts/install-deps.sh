@@ -15,6 +15,8 @@ debian_packages=(
   qemu-system-x86 ovmf
   # tests and benchmarks: a real registry (and htpasswd for its auth), capability bounding sets, timing
   docker-registry apache2-utils libcap2-bin util-linux hyperfine time
+  # lint of the shell scripts
+  shellcheck
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,3 +1,4 @@
+/* global process, console */
 // Prints one closing line, `N passed, N failed, N skipped`, over vitest's JSON reports.
 import { readFileSync } from "node:fs";
 
