@@ -2,6 +2,7 @@
 // a tarball without loop devices or mounts; a real Debian tree boots to a login prompt under QEMU.
 import { existsSync } from "node:fs";
 import { chown, link, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Artifact } from "../../src/builder/artifact.js";
@@ -272,6 +273,9 @@ describe("sysprep", () => {
       "home/alice/.bash_history": "more",
       "home/alice/notes": "kept",
       "usr/local/bin/tool": "#!/bin/sh\necho a real tool\n",
+      // What debootstrap copies from the build machine.
+      "etc/hostname": `${os.hostname()}\n`,
+      "etc/resolv.conf": await readFile("/etc/resolv.conf", "utf8"),
     };
     for (const [name, content] of Object.entries(files)) {
       await mkdir(path.dirname(path.join(r, name)), { recursive: true });
@@ -279,9 +283,11 @@ describe("sysprep", () => {
     }
     await sysprep.run(ctx);
     expect(await readFile(path.join(r, "etc/machine-id"), "utf8")).toBe("");
+    expect(await readFile(path.join(r, "etc/hostname"), "utf8")).toBe("localhost\n");
+    expect(await readFile(path.join(r, "etc/resolv.conf"), "utf8")).toBe("");
     const kept = ["etc/ssh/sshd_config", "var/lib/apt/lists/lock", "home/alice/notes", "usr/local/bin/tool"];
     for (const name of Object.keys(files)) {
-      if (name === "etc/machine-id") continue;
+      if (["etc/machine-id", "etc/hostname", "etc/resolv.conf"].includes(name)) continue;
       expect({ name, exists: existsSync(path.join(r, name)) }).toEqual({ name, exists: kept.includes(name) });
     }
     for (const dir of ["tmp", "var/tmp", "var/log/apt"]) expect(await readdir(path.join(r, dir))).toEqual([]);
@@ -355,5 +361,18 @@ describe("a real Debian tree on a hybrid disk boots with UEFI and with BIOS", ()
     expect(lines).toHaveLength(20);
     const log = await readFile(path.join(ctx.workspace, "state", "console.log"), "utf8");
     expect(log).toContain(lines.at(-1)!.trim());
+  });
+});
+
+describe("sysprep keeps what the user chose", () => {
+  it("leaves a hostname and resolver that are not the build machine's", async () => {
+    const ctx = await context("sysprep-user", { base: { debootstrap: { suite: "bookworm" } } });
+    const r = rootfs(ctx);
+    await mkdir(path.join(r, "etc"), { recursive: true });
+    await writeFile(path.join(r, "etc/hostname"), "web-golden\n");
+    await writeFile(path.join(r, "etc/resolv.conf"), "nameserver 192.0.2.53\n");
+    await sysprep.run(ctx);
+    expect(await readFile(path.join(r, "etc/hostname"), "utf8")).toBe("web-golden\n");
+    expect(await readFile(path.join(r, "etc/resolv.conf"), "utf8")).toBe("nameserver 192.0.2.53\n");
   });
 });

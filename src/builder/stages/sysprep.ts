@@ -2,6 +2,7 @@
 // host keys, logs, caches, history) so every machine made from the image starts fresh, and refuses
 // to package an image that still holds a build-time stand-in.
 import { lstat, mkdir, readdir, readFile, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import {
   componentMatches,
@@ -11,7 +12,7 @@ import {
   STAND_IN_LOCATIONS,
   STAND_IN_MARKER,
 } from "../disk/sysprep-paths.js";
-import { inTree, lstatOrUndefined, replaceFile, replaceSymlink } from "../disk/tree-files.js";
+import { inTree, lstatOrUndefined, readTreeFile, replaceFile, replaceSymlink } from "../disk/tree-files.js";
 import { workspacePaths, type StageContext, type Step } from "../stage.js";
 
 const fail = (what: string) => new Error(`package: sysprep: ${what}`);
@@ -104,6 +105,35 @@ async function ensureHostKeysRegenerate(rootfs: string): Promise<void> {
   await replaceSymlink(path.join(wants, "bib-ssh-host-keys.service"), unit);
 }
 
+/**
+ * debootstrap copies the build machine's /etc/hostname and /etc/resolv.conf into the tree. Only
+ * those copies are reset (a hostname or resolver the user set on purpose differs from the host's):
+ * the hostname to Debian's "localhost", the resolver to empty until DHCP or cloud-init fills it.
+ */
+async function forgetBuildHost(rootfs: string): Promise<string[]> {
+  const reset: string[] = [];
+  const hostFile = async (file: string) => readFile(file, "utf8").catch(() => undefined);
+  const hostname = inTree(rootfs, "/etc/hostname");
+  if (
+    (await lstatOrUndefined(hostname))?.isFile() &&
+    (await readTreeFile(hostname)).trim() === os.hostname()
+  ) {
+    await replaceFile(hostname, "localhost\n");
+    reset.push("/etc/hostname");
+  }
+  const resolv = inTree(rootfs, "/etc/resolv.conf");
+  const hostResolv = await hostFile("/etc/resolv.conf");
+  if (
+    (await lstatOrUndefined(resolv))?.isFile() &&
+    hostResolv !== undefined &&
+    (await readTreeFile(resolv)) === hostResolv
+  ) {
+    await replaceFile(resolv, "");
+    reset.push("/etc/resolv.conf");
+  }
+  return reset;
+}
+
 export const sysprep: Step = {
   name: "sysprep",
   stage: "package",
@@ -128,8 +158,9 @@ export const sysprep: Step = {
     for (const dir of EMPTIED_DIRECTORIES) await emptyDirectory(inTree(rootfs, dir));
     for (const dir of LOG_DIRECTORIES) await removeFilesBelow(inTree(rootfs, dir));
     await ensureHostKeysRegenerate(rootfs);
+    const reset = await forgetBuildHost(rootfs);
     ctx.log.info(
-      { removed },
+      { removed, reset },
       "sysprep: machine id reset; host keys, caches, logs, temporary files and history removed",
     );
   },
