@@ -9,10 +9,16 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const parentName = fc.stringMatching(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/);
 
 describe("buildId", () => {
-  const spec = { base: { debootstrap: { suite: "bookworm", variant: "minbase" } }, formats: ["qcow2", "tgz"] };
+  const spec = {
+    base: { debootstrap: { suite: "bookworm", variant: "minbase" } },
+    formats: ["qcow2", "tgz"],
+  };
 
   it("does not depend on key order", () => {
-    const reordered = { formats: ["qcow2", "tgz"], base: { debootstrap: { variant: "minbase", suite: "bookworm" } } };
+    const reordered = {
+      formats: ["qcow2", "tgz"],
+      base: { debootstrap: { variant: "minbase", suite: "bookworm" } },
+    };
     expect(computeBuildId(reordered, undefined)).toBe(computeBuildId(spec, undefined));
   });
 
@@ -24,7 +30,9 @@ describe("buildId", () => {
   });
 
   it("ignores metadata other than the rebuild annotation", () => {
-    const a = resolvePlan(imageBuild(spec, { name: "a", annotations: { "example.com/owner": "x" }, generation: 3 }));
+    const a = resolvePlan(
+      imageBuild(spec, { name: "a", annotations: { "example.com/owner": "x" }, generation: 3 }),
+    );
     const b = resolvePlan(imageBuild(spec, { name: "a", generation: 9 }));
     expect(a.buildId).toBe(b.buildId);
   });
@@ -32,7 +40,9 @@ describe("buildId", () => {
   it("hashes the spec as stored, not as defaulted", () => {
     // Defaults are applied by the plan, not by the API server, so an operator upgrade that changes
     // a default leaves every stored spec, and so every buildId, as it was.
-    expect(computeBuildId({ ...spec, disk: { size: "4Gi" } }, undefined)).not.toBe(computeBuildId(spec, undefined));
+    expect(computeBuildId({ ...spec, disk: { size: "4Gi" } }, undefined)).not.toBe(
+      computeBuildId(spec, undefined),
+    );
   });
 });
 
@@ -98,7 +108,10 @@ describe("resolvePlan", () => {
       imageBuild({
         base: { tarball: { url: "file:///tmp/root.tar.gz", sha256: "a".repeat(64) } },
         files: [{ path: "/etc/motd", content: "golden\n" }],
-        provisioners: [{ shell: { script: "echo hi" } }, { name: "harden", ansible: { playbook: "- hosts: all" } }],
+        provisioners: [
+          { shell: { script: "echo hi" } },
+          { name: "harden", ansible: { playbook: "- hosts: all" } },
+        ],
       }),
     );
     expect(r.ok).toBe(true);
@@ -119,7 +132,9 @@ describe("resolvePlan", () => {
     const r = resolvePlan(
       imageBuild({
         ...{ base: { image: "debian:bookworm" } },
-        provisioners: [{ ansible: { playbook: "- hosts: all", extraVarsSecretRef: { name: "vault", key: "vars.json" } } }],
+        provisioners: [
+          { ansible: { playbook: "- hosts: all", extraVarsSecretRef: { name: "vault", key: "vars.json" } } },
+        ],
         publish: { oci: { repository: "registry.test/img", credentialsSecretRef: { name: "reg" } } },
       }),
     );
