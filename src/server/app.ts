@@ -16,6 +16,7 @@ import {
   type SyncRequest,
   type SyncResponse,
 } from "../hooks/types.js";
+import { reusable, type AnswerCache } from "./answer-cache.js";
 import { bearerChecker } from "./auth.js";
 import type { Metrics, Outcome } from "./metrics.js";
 
@@ -34,6 +35,8 @@ export interface AppOptions {
   /** Readiness: false while shutting down, so the Service stops routing to this replica. */
   isReady?: () => boolean;
   clock?: () => Date;
+  /** Reuses answers to byte-identical requests (see answer-cache.ts); off when absent. */
+  answerCache?: AnswerCache | undefined;
 }
 
 /**
@@ -78,7 +81,15 @@ export function createApp(opts: AppOptions) {
         requestLogger(logger, req, name).warn({ status: 401 }, "unauthorized hook request");
         res.status(401).set("WWW-Authenticate", "Bearer").json({ error: "unauthorized" });
       },
-      express.json({ limit: BODY_LIMIT, strict: true, type: () => true }),
+      express.json({
+        limit: BODY_LIMIT,
+        strict: true,
+        type: () => true,
+        // Keeps a reference to the bytes (no copy) for the answer cache's key.
+        verify: (req, _res, buf) => {
+          (req as Request & { rawBody?: Buffer }).rawBody = buf;
+        },
+      }),
       (req, res) => handle(name, schema, call, req, res),
     );
   };
@@ -97,6 +108,14 @@ export function createApp(opts: AppOptions) {
       metrics.duration.observe({ hook: name }, Number(process.hrtime.bigint() - started) / 1e9);
       res.status(status).type("application/json").send(body);
     };
+
+    const raw = (req as Request & { rawBody?: Buffer }).rawBody;
+    const key = opts.answerCache && raw ? opts.answerCache.key(name, raw) : undefined;
+    const cached = key ? opts.answerCache!.get(key) : undefined;
+    if (cached !== undefined) {
+      log.info({ status: 200, cached: true }, "hook answered");
+      return finish(200, "ok", cached);
+    }
 
     const parsed = schema.safeParse(req.body);
     if (!parsed.success) {
@@ -122,6 +141,7 @@ export function createApp(opts: AppOptions) {
       { status: 200, children: (response.children as unknown[] | undefined)?.length },
       "hook answered",
     );
+    if (key && reusable(response)) opts.answerCache!.set(key, body);
     finish(200, "ok", body);
   };
 

@@ -6,6 +6,7 @@ import type { Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "pino";
+import { createAnswerCache } from "./answer-cache.js";
 import { createApp, type HookFunctions } from "./app.js";
 import type { Metrics } from "./metrics.js";
 
@@ -28,6 +29,8 @@ export interface StartOptions {
   shutdownTimeoutMs?: number;
   /** The hooks' notion of now; tests and the lifecycle harness drive it. */
   clock?: () => Date;
+  /** Reuse answers to byte-identical requests (default on, as deployed). */
+  answerCache?: boolean;
 }
 
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
@@ -39,6 +42,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     auth: opts.authToken ? { token: opts.authToken } : undefined,
     isReady: () => ready,
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.answerCache === false ? {} : { answerCache: createAnswerCache() }),
   });
   const server = app.listen(opts.port, opts.host);
   await once(server, "listening");

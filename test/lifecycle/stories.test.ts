@@ -502,6 +502,8 @@ async function faultyService(
     port: 0,
     host: "127.0.0.1",
     clock: () => cluster.now,
+    // These hooks are impure on purpose (to test the harness); the answer cache assumes pure ones.
+    answerCache: false,
   });
   servers.push(s);
   return s.url;
