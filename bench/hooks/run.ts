@@ -345,7 +345,9 @@ async function rssPhase(template: string) {
     console.log(samples.map(([k, v]) => `${k}: ${mb(v)}`).join("   "));
     const [[midLabel, mid], [endLabel, end]] = [samples[1]!, samples[2]!];
     const growth = `${mb(end - mid)} (${(((end - mid) / mid) * 100).toFixed(1)}%)`;
-    console.log(`growth ${midLabel} -> ${endLabel}: ${growth}; goal: none`);
+    console.log(
+      `growth ${midLabel} -> ${endLabel}: ${growth} (goal: no growth; compare heap used, sampled after a full GC)`,
+    );
   } finally {
     await stopChild(child);
   }
