@@ -132,6 +132,16 @@ function stageContainer(
   };
 }
 
+/**
+ * Build and cleanup Pods run once and never talk to the API server: the build reports through its
+ * termination message, so neither gets a token or the Service environment variables.
+ */
+const ISOLATED_POD = {
+  restartPolicy: "Never",
+  automountServiceAccountToken: false,
+  enableServiceLinks: false,
+} as const satisfies Partial<V1PodSpec>;
+
 function schedulingFields(plan: BuildPlan): Partial<V1PodSpec> {
   const { nodeSelector, tolerations, serviceAccountName } = plan.builder;
   return {
@@ -154,10 +164,7 @@ export function newBuildJob(plan: BuildPlan, names: JobNames, options: BuildJobO
       template: {
         metadata: { labels },
         spec: {
-          restartPolicy: "Never",
-          // The build reports through its termination message and never calls the API server.
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
+          ...ISOLATED_POD,
           securityContext: { seccompProfile: { type: "RuntimeDefault" } },
           ...schedulingFields(plan),
           initContainers: layout.init.map((c) => stageContainer(c, plan, names, options)),
@@ -199,9 +206,7 @@ export function newCleanupJob(
       template: {
         metadata: { labels },
         spec: {
-          restartPolicy: "Never",
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
+          ...ISOLATED_POD,
           securityContext: {
             runAsNonRoot: true,
             runAsUser: 65532,
