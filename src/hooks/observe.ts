@@ -1,6 +1,6 @@
 // Reading what Metacontroller observed: children and related objects by type, whichever hook
 // version keyed them (v1: name, v2: namespace/name), and the build Pod's container states.
-import type { V1ContainerStatus, V1Job, V1Pod, V1Secret } from "@kubernetes/client-node";
+import type { V1ContainerStatus, V1Job, V1Pod } from "@kubernetes/client-node";
 import { LABEL_BUILD_ID, LABEL_COMPONENT, STAGES, type Stage } from "../api/constants.js";
 import type { KubeObject, ObjectMap } from "./types.js";
 
@@ -71,7 +71,7 @@ export function rfc3339(date: Date): string {
 }
 
 /** Container name -> API stage; the Pod layout names init containers after the stage they run. */
-export function stageOfContainer(name: string): Stage | undefined {
+function stageOfContainer(name: string): Stage | undefined {
   if (name === "inject-tools") return "base";
   return (STAGES as readonly string[]).includes(name) ? (name as Stage) : undefined;
 }
@@ -119,10 +119,6 @@ export function successMessage(pod: V1Pod, container: string): string | undefine
   const status = (pod.status?.containerStatuses ?? []).find((s) => s.name === container);
   const terminated = status?.state?.terminated;
   return terminated && terminated.exitCode === 0 ? (terminated.message ?? "") : undefined;
-}
-
-export function secretData(secret: V1Secret | undefined): Record<string, string> {
-  return secret?.data ?? {};
 }
 
 /** The builder writes one line; a log tail (FallbackToLogsOnError) is cut to its last lines. */

@@ -37,7 +37,10 @@ export function secretLookup(related: ObjectMap, namespace: string) {
   const secrets = objectsOf<V1Secret>(related, TYPE.Secret).filter(
     (s) => (s.metadata?.namespace ?? namespace) === namespace,
   );
-  return (name: string) => findByName(secrets, name)?.data ?? (findByName(secrets, name) ? {} : undefined);
+  return (name: string) => {
+    const found = findByName(secrets, name);
+    return found ? (found.data ?? {}) : undefined;
+  };
 }
 
 export function sync(

@@ -240,8 +240,3 @@ function basePlan(base: ImageBuildSpec["base"]): BasePlan {
     ...(d.variant ? { variant: d.variant } : {}),
   };
 }
-
-/** Whether anything this plan publishes outlives the build and must be removed on `Delete`. */
-export function publishesExternalObjects(plan: Pick<BuildPlan, "publish">): boolean {
-  return Boolean(plan.publish.s3 || plan.publish.oci || plan.publish.aws);
-}

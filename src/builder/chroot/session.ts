@@ -1,12 +1,13 @@
 // A prepared image root for provisioners: kernel filesystems, a minimal /dev, /run, the host's DNS
 // settings, the shared apt cache and the build-time stand-ins. Everything set up here is undone by
 // `close`, which is safe to call more than once and after a partial `open`.
-import { copyFile, lstat, mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { pathExists } from "../../util/fs.js";
 import { run, type RunOptions, type RunResult } from "../../util/exec.js";
 import { currentMountsUnder } from "./mountinfo.js";
 import { MountTable, unmountEverythingUnder } from "./mounts.js";
-import { installStandIn, removeStandIn, standInsFor, type StandIn } from "./standins.js";
+import { installStandIn, ORIGINAL_SUFFIX, removeStandIn, standInsFor, type StandIn } from "./standins.js";
 
 /** Device nodes bind-mounted from the host: binding needs no CAP_MKNOD and no device cgroup rule. */
 export const DEV_NODES = ["null", "zero", "full", "random", "urandom", "tty"] as const;
@@ -29,16 +30,6 @@ export const CHROOT_ENV: Readonly<Record<string, string>> = {
 };
 
 const RESOLV = "etc/resolv.conf";
-const SAVED_SUFFIX = ".bib-orig";
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export interface ChrootOptions {
   /** Host directory shared across builds for downloaded .deb files. */
@@ -66,7 +57,7 @@ export class ChrootSession {
     await this.mountAt("run", ["-t", "tmpfs", "-o", "mode=0755,nosuid,nodev", "tmpfs"]);
     await mkdir(path.join(r, "run/lock"), { recursive: true, mode: 0o1777 });
     await this.setupResolvConf();
-    if (this.options.aptCacheDir && (await exists(path.join(r, "var/cache/apt")))) {
+    if (this.options.aptCacheDir && (await pathExists(path.join(r, "var/cache/apt")))) {
       const cache = this.options.aptCacheDir;
       await mkdir(path.join(cache, "partial"), { recursive: true });
       await this.mountAt("var/cache/apt/archives", ["--bind", cache]);
@@ -115,9 +106,9 @@ export class ChrootSession {
   /** The image's resolv.conf (often a symlink into /run) is set aside, the host's copied in. */
   private async setupResolvConf(): Promise<void> {
     const target = path.join(this.rootfs, RESOLV);
-    if (!(await exists(path.dirname(target)))) return;
-    if (await exists(target)) {
-      await rename(target, target + SAVED_SUFFIX);
+    if (!(await pathExists(path.dirname(target)))) return;
+    if (await pathExists(target)) {
+      await rename(target, target + ORIGINAL_SUFFIX);
       this.resolvSaved = "moved";
     } else {
       this.resolvSaved = "absent";
@@ -129,7 +120,7 @@ export class ChrootSession {
     if (!this.resolvSaved) return;
     const target = path.join(this.rootfs, RESOLV);
     await rm(target, { force: true });
-    if (this.resolvSaved === "moved") await rename(target + SAVED_SUFFIX, target);
+    if (this.resolvSaved === "moved") await rename(target + ORIGINAL_SUFFIX, target);
     this.resolvSaved = undefined;
   }
 

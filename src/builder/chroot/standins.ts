@@ -4,6 +4,7 @@
 // which sysprep checks for, and is replaced by the original at the end of provisioning.
 import { lstat, readFile, rename, rm, writeFile, chmod, mkdir } from "node:fs/promises";
 import path from "node:path";
+import { pathExists } from "../../util/fs.js";
 
 export const STAND_IN_MARKER = "bib-build-stand-in";
 /** Suffix of the original program while its stand-in is installed. */
@@ -148,21 +149,12 @@ async function isRealDir(p: string): Promise<boolean> {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Where a program lives in the image. With a merged /usr (/bin a symlink to usr/bin) the /usr path
  * is used, so that the build never follows a symlink out of the image root.
  */
 export async function programPath(rootfs: string, dir: "bin" | "sbin", name: string): Promise<string> {
-  if ((await isRealDir(path.join(rootfs, dir))) && (await exists(path.join(rootfs, dir, name)))) {
+  if ((await isRealDir(path.join(rootfs, dir))) && (await pathExists(path.join(rootfs, dir, name)))) {
     return `/${dir}/${name}`;
   }
   return `/usr/${dir}/${name}`;
@@ -195,7 +187,7 @@ export async function installStandIn(rootfs: string, standIn: StandIn): Promise<
   const target = path.join(rootfs, standIn.path);
   if (await hasMarker(target)) return;
   await mkdir(path.dirname(target), { recursive: true });
-  if (await exists(target)) await rename(target, target + ORIGINAL_SUFFIX);
+  if (await pathExists(target)) await rename(target, target + ORIGINAL_SUFFIX);
   await writeFile(target, standIn.content(standIn.path + ORIGINAL_SUFFIX), { mode: 0o755 });
   await chmod(target, 0o755);
 }
@@ -206,8 +198,8 @@ export async function removeStandIn(rootfs: string, standIn: StandIn): Promise<v
   const original = target + ORIGINAL_SUFFIX;
   if (await hasMarker(target)) {
     await rm(target, { force: true });
-    if (await exists(original)) await rename(original, target);
-  } else if (await exists(original)) {
+    if (await pathExists(original)) await rename(original, target);
+  } else if (await pathExists(original)) {
     // A package installed a new real program over the stand-in: that one stays, the old goes.
     await rm(original, { force: true });
   }
