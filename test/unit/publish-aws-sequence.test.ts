@@ -1,13 +1,9 @@
 // The order of AWS calls the aws publisher makes, with the SDK clients mocked
-// (aws-sdk-client-mock); the stand-in tests cover behaviour over HTTP.
+// (aws-sdk-client-mock) and the lean PutSnapshotBlock sender replaced by a recorder; the stand-in
+// tests cover behaviour over HTTP.
 import path from "node:path";
 import { rm } from "node:fs/promises";
-import {
-  CompleteSnapshotCommand,
-  EBSClient,
-  PutSnapshotBlockCommand,
-  StartSnapshotCommand,
-} from "@aws-sdk/client-ebs";
+import { CompleteSnapshotCommand, EBSClient, StartSnapshotCommand } from "@aws-sdk/client-ebs";
 import {
   CreateTagsCommand,
   DescribeImagesCommand,
@@ -18,10 +14,24 @@ import {
   RegisterImageCommand,
 } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Artifact } from "../../src/builder/artifact.js";
+import { linearChecksum } from "../../src/publish/aws/blocks.js";
 import { awsPublisher } from "../../src/publish/aws/publisher.js";
 import { artifactFor, contextFor, planWith, sparseImage, tempDir } from "../integration/publish-fixtures.js";
+
+const putBlocks = vi.hoisted(() => [] as Array<{ snapshotId: string; index: number; sha256: string }>);
+vi.mock("../../src/publish/aws/put-block.js", () => ({
+  createPutBlock:
+    () =>
+    async (block: { snapshotId: string; index: number; sha256: Buffer }): Promise<void> => {
+      putBlocks.push({
+        snapshotId: block.snapshotId,
+        index: block.index,
+        sha256: block.sha256.toString("hex"),
+      });
+    },
+}));
 
 const ec2 = mockClient(EC2Client);
 const ebs = mockClient(EBSClient);
@@ -41,6 +51,7 @@ afterAll(async () => {
 beforeEach(() => {
   ec2.reset();
   ebs.reset();
+  putBlocks.length = 0;
 });
 
 const plan = () =>
@@ -69,7 +80,6 @@ describe("aws publisher call sequence", () => {
     ebs
       .on(StartSnapshotCommand)
       .resolves({ SnapshotId: "snap-0123456789abcdef0", Status: "pending", BlockSize: 524288 });
-    ebs.on(PutSnapshotBlockCommand).resolves({});
     ebs.on(CompleteSnapshotCommand).resolves({ Status: "pending" });
 
     const result = await awsPublisher({ env: ENV, pollMs: 1 }).publish(
@@ -95,10 +105,10 @@ describe("aws publisher call sequence", () => {
       "ModifySnapshotAttributeCommand",
     ]);
     const ebsCalls = names(ebs);
-    expect(ebsCalls[0]).toBe("StartSnapshotCommand");
-    expect(ebsCalls.at(-1)).toBe("CompleteSnapshotCommand");
-    // Two 4 KiB extents far apart: two blocks.
-    expect(ebsCalls.filter((n) => n === "PutSnapshotBlockCommand")).toHaveLength(2);
+    expect(ebsCalls).toEqual(["StartSnapshotCommand", "CompleteSnapshotCommand"]);
+    // Two 4 KiB extents far apart: two blocks, into the snapshot StartSnapshot returned.
+    expect(putBlocks.map((b) => b.snapshotId)).toEqual(["snap-0123456789abcdef0", "snap-0123456789abcdef0"]);
+    expect(new Set(putBlocks.map((b) => b.index)).size).toBe(2);
 
     const start = ebs.commandCalls(StartSnapshotCommand)[0]!.args[0].input;
     expect(start).toMatchObject({ VolumeSize: 1, Timeout: 120 });
@@ -110,6 +120,8 @@ describe("aws publisher call sequence", () => {
       ChecksumAlgorithm: "SHA256",
       ChecksumAggregationMethod: "LINEAR",
     });
+    const inIndexOrder = [...putBlocks].sort((a, b) => a.index - b.index);
+    expect(complete.Checksum).toBe(linearChecksum(inIndexOrder.map((b) => Buffer.from(b.sha256, "hex"))));
     const register = ec2.commandCalls(RegisterImageCommand)[0]!.args[0].input;
     expect(register).toMatchObject({
       VirtualizationType: "hvm",

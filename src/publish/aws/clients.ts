@@ -6,6 +6,7 @@ import https from "node:https";
 import { EBSClient } from "@aws-sdk/client-ebs";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import type { StaticCredentials } from "../credentials.js";
+import { createPutBlock, type PutBlock } from "./put-block.js";
 
 export interface AwsClientOptions {
   credentials?: StaticCredentials;
@@ -18,34 +19,11 @@ export function endpointFromEnv(env: NodeJS.ProcessEnv, serviceId: "EC2" | "EBS"
   return env[`AWS_ENDPOINT_URL_${serviceId}`] || env.AWS_ENDPOINT_URL || undefined;
 }
 
-/**
- * SigV4 hashes the body of every PutSnapshotBlock, although the block's SHA-256 is already in the
- * request (its Checksum). Giving the signer that hash as `x-amz-content-sha256` (a standard SigV4
- * header, which the signer takes instead of hashing) saves one SHA-256 pass over every byte.
- */
-function reusePayloadHash(ebs: EBSClient): void {
-  ebs.middlewareStack.add(
-    (next, context) => async (args) => {
-      const input = args.input as { Checksum?: string; ChecksumAlgorithm?: string };
-      const request = args.request as { headers?: Record<string, string> } | undefined;
-      if (
-        context.commandName === "PutSnapshotBlockCommand" &&
-        input.ChecksumAlgorithm === "SHA256" &&
-        input.Checksum &&
-        request?.headers
-      ) {
-        request.headers["x-amz-content-sha256"] = Buffer.from(input.Checksum, "base64").toString("hex");
-      }
-      return next(args);
-    },
-    { step: "build", name: "bibReusePayloadHash" },
-  );
-}
-
 export interface AwsClients {
   region: string;
   ec2: EC2Client;
   ebs: EBSClient;
+  putBlock: PutBlock;
   destroy(): void;
 }
 
@@ -56,22 +34,31 @@ export function makeClients(region: string, opts: AwsClientOptions): AwsClients 
   // requests behind a handful of sockets and reconnect for each block.
   const httpAgent = new http.Agent({ keepAlive: true, maxSockets });
   const httpsAgent = new https.Agent({ keepAlive: true, maxSockets });
+  const requestTimeoutMs = 120_000;
   const common = {
     region,
     // One retry policy (./retry.ts) instead of the SDK's 3 attempts under ours.
     maxAttempts: 1,
-    requestHandler: { httpAgent, httpsAgent, requestTimeout: 120_000 },
+    requestHandler: { httpAgent, httpsAgent, requestTimeout: requestTimeoutMs },
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
   };
   const ec2Endpoint = endpointFromEnv(env, "EC2");
   const ebsEndpoint = endpointFromEnv(env, "EBS");
   const ec2 = new EC2Client({ ...common, ...(ec2Endpoint ? { endpoint: ec2Endpoint } : {}) });
   const ebs = new EBSClient({ ...common, ...(ebsEndpoint ? { endpoint: ebsEndpoint } : {}) });
-  reusePayloadHash(ebs);
+  const putBlock = createPutBlock({
+    ebs,
+    region,
+    ...(ebsEndpoint ? { endpoint: ebsEndpoint } : {}),
+    httpAgent,
+    httpsAgent,
+    requestTimeoutMs,
+  });
   return {
     region,
     ec2,
     ebs,
+    putBlock,
     destroy() {
       ec2.destroy();
       ebs.destroy();

@@ -2,12 +2,7 @@
 // non-zero 512 KiB block, CompleteSnapshot with the LINEAR checksum, then wait for `completed`.
 // Resumable: a build's snapshots are tagged with its id, so a rerun finds what a crash left behind.
 import { open } from "node:fs/promises";
-import {
-  CompleteSnapshotCommand,
-  PutSnapshotBlockCommand,
-  StartSnapshotCommand,
-  type Tag as EbsTag,
-} from "@aws-sdk/client-ebs";
+import { CompleteSnapshotCommand, StartSnapshotCommand, type Tag as EbsTag } from "@aws-sdk/client-ebs";
 import { DeleteSnapshotCommand, DescribeSnapshotsCommand, type Snapshot } from "@aws-sdk/client-ec2";
 import { createHash } from "node:crypto";
 import type { Progress } from "../types.js";
@@ -196,17 +191,7 @@ export async function uploadAndComplete(o: SnapshotOptions, snapshotId: string):
         if (!isZeroBlock(block)) {
           const digest = sha256(block);
           await call(o, "PutSnapshotBlock", () =>
-            o.clients.ebs.send(
-              new PutSnapshotBlockCommand({
-                SnapshotId: snapshotId,
-                BlockIndex: index,
-                BlockData: block,
-                DataLength: EBS_BLOCK_SIZE,
-                Checksum: digest.toString("base64"),
-                ChecksumAlgorithm: "SHA256",
-              }),
-              { abortSignal: o.signal },
-            ),
+            o.clients.putBlock({ snapshotId, index, data: block, sha256: digest }, o.signal),
           );
           digest.copy(digests, index * 32);
           written[index] = 1;
