@@ -205,6 +205,22 @@ describe("aws publisher against the EBS/EC2 stand-in", () => {
     expect(standin.state.snapshots.size).toBe(0);
   });
 
+  it("rejects a known access key with the wrong secret key: the stand-in verifies SigV4", async () => {
+    const wrongSecret = path.join(dir, "wrong-secret");
+    await writeSecrets(wrongSecret, {
+      ...standinCredentialFiles(),
+      "aws.AWS_SECRET_ACCESS_KEY": "not-the-secret-key",
+    });
+    await expect(
+      publisher().publish(
+        contextFor(planWith(awsSpec()), [raw], { secretsDir: wrongSecret, volumeRoot: dir }),
+      ),
+    ).rejects.toThrow(
+      /^publish\.aws \(us-east-1\): credentials rejected: The request signature we calculated/,
+    );
+    expect(standin.calls.map((c) => c.status)).toEqual([403]);
+  });
+
   it("refuses an AMI name that another build already uses", async () => {
     const first = planWith(awsSpec({ name: "shared-name" }));
     await publisher().publish(contextFor(first, [raw], { secretsDir, volumeRoot: dir }));

@@ -1,9 +1,10 @@
 // A local HTTP stand-in for the EBS direct APIs and the EC2 Query API, reached by the real SDK
 // clients through endpoint overrides (AWS_ENDPOINT_URL_EBS / _EC2). Which service and region a
 // request is for comes from its SigV4 credential scope, as AWS routes by host name.
+import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { parseAuthorization } from "./auth.js";
+import { checkSignature, parseAuthorization } from "./auth.js";
 import { EbsError, ebsAction, ebsErrorReply, handleEbs, requestId, type Reply } from "./ebs.js";
 import { Ec2Error, ec2ErrorReply, handleEc2 } from "./ec2.js";
 import { Faults, type Service } from "./faults.js";
@@ -52,6 +53,7 @@ function send(res: http.ServerResponse, reply: Reply, rid: string): void {
 export async function startAwsStandin(opts: { keepData?: boolean; port?: number } = {}): Promise<AwsStandin> {
   const state = new AwsState({ keepData: opts.keepData ?? true });
   state.accounts.set(STANDIN_ACCESS_KEY, STANDIN_ACCOUNT);
+  state.secretKeys.set(STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY);
   const faults = new Faults();
   const calls: CallRecord[] = [];
   const sockets = new Set<Socket>();
@@ -60,6 +62,7 @@ export async function startAwsStandin(opts: { keepData?: boolean; port?: number 
     const rid = requestId();
     const url = new URL(req.url ?? "/", "http://standin");
     const body = await readBody(req);
+    const bodyHash = createHash("sha256").update(body).digest();
     const caller = parseAuthorization(req.headers.authorization);
     const isEc2 = caller ? caller.service === "ec2" : req.method === "POST" && url.pathname === "/";
     const service: Service = isEc2 ? "ec2" : "ebs";
@@ -96,6 +99,24 @@ export async function startAwsStandin(opts: { keepData?: boolean; port?: number 
           "The security token included in the request is invalid.",
         );
       }
+      const received = { method: req.method ?? "", target: req.url ?? "/", headers: req.headers, body };
+      const problem = checkSignature(
+        received,
+        caller,
+        state.secretKeys.get(caller.accessKeyId) ?? "",
+        Date.now(),
+        bodyHash,
+      );
+      if (problem === "expired") {
+        if (isEc2) throw new Ec2Error(400, "RequestExpired", "Request has expired.");
+        throw new EbsError(403, "InvalidSignatureException", "Signature expired.");
+      }
+      if (problem === "mismatch") {
+        const message =
+          "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.";
+        if (isEc2) throw new Ec2Error(403, "SignatureDoesNotMatch", message);
+        throw new EbsError(403, "InvalidSignatureException", message);
+      }
       const fault = faults.take(service, action);
       if (fault?.kind === "throttle") {
         state.stats.throttled++;
@@ -118,7 +139,16 @@ export async function startAwsStandin(opts: { keepData?: boolean; port?: number 
         reply(handleEc2(action, { state, region, owner, params, requestId: rid }));
       } else {
         reply(
-          handleEbs(action, { state, region, owner, req, url, body, onPutStored: () => faults.putStored() }),
+          handleEbs(action, {
+            state,
+            region,
+            owner,
+            req,
+            url,
+            body,
+            bodySha256: bodyHash,
+            onPutStored: () => faults.putStored(),
+          }),
         );
       }
     } catch (error) {

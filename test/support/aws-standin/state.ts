@@ -55,6 +55,8 @@ export class AwsState {
   images = new Map<string, StoredImage>();
   /** access key id -> account id; anything else is rejected as AWS rejects an unknown key. */
   accounts = new Map<string, string>();
+  /** access key id -> secret access key, to verify each request's SigV4 signature. */
+  secretKeys = new Map<string, string>();
   keepData: boolean;
   /** Counters tests and the benchmark read. */
   stats = { putBlocks: 0, putBytes: 0, requests: 0, throttled: 0, failed: 0 };
