@@ -68,7 +68,7 @@ if (input.mode === "publish") {
     secretsDir: input.secretsDir,
     volumeRoot: "/nonexistent",
     timestamp: 1_763_900_000,
-    log: pino({ level: "silent" }),
+    log: pino({ level: process.env.BENCH_LOG ?? "silent" }, pino.destination(2)),
     progress: { update() {} },
   });
 } else {

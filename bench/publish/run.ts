@@ -2,6 +2,9 @@
 // ~1 GiB of random data in scattered extents. Prints bytes sent per non-zero byte, throughput
 // against a plain HTTP PUT of the same bytes over loopback in the same run, and the publisher's
 // peak RSS. Usage: npx tsx bench/publish/run.ts [sizeGiB=8] [dataMiB=1024] [rounds=3]
+// Environment: BENCH_DIR (where the image goes; default the temp dir), BENCH_CONCURRENCY (blocks in
+// flight, default 16), BENCH_CPU_PROF=DIR (V8 CPU profiles of the children), BENCH_LOG=info (the
+// publisher's log on stderr).
 import { spawn } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
 import http from "node:http";
@@ -96,7 +99,7 @@ async function sink(): Promise<{ url: string; close(): void }> {
   };
 }
 
-const dir = await mkdtemp(path.join(os.tmpdir(), "bib-bench-"));
+const dir = await mkdtemp(path.join(process.env.BENCH_DIR ?? os.tmpdir(), "bib-bench-"));
 try {
   const file = path.join(dir, "bench.raw");
   process.stderr.write(`making a ${sizeGiB} GiB sparse image with ${dataMiB} MiB of data...\n`);

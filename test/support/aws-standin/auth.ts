@@ -30,17 +30,13 @@ export function parseAuthorization(header: string | undefined): Caller | undefin
   };
 }
 
-/** The request as it arrived: the raw path and query, lower-cased header names. */
+/** The request as it arrived: the raw path and query, lower-cased header names, the body's hash. */
 export interface ReceivedRequest {
   method: string;
   /** Path and query exactly as on the request line. */
   target: string;
   headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-export function bodySha256(req: ReceivedRequest): Buffer {
-  return createHash("sha256").update(req.body).digest();
+  bodySha256: Buffer;
 }
 
 /** RFC 3986 unreserved characters stay, everything else is %XX (SigV4's UriEncode). */
@@ -69,18 +65,13 @@ function headerValue(v: string | string[] | undefined): string {
   return joined.trim().replace(/\s+/g, " ");
 }
 
-export function canonicalRequest(
-  req: ReceivedRequest,
-  signedHeaders: string[],
-  service: string,
-  payloadSha256: Buffer = bodySha256(req),
-): string {
+export function canonicalRequest(req: ReceivedRequest, signedHeaders: string[], service: string): string {
   const q = req.target.indexOf("?");
   const path = q < 0 ? req.target : req.target.slice(0, q);
   const query = q < 0 ? "" : req.target.slice(q + 1);
   // Every service but S3 signs the path URI-encoded once more than it is sent.
   const canonicalPath = service === "s3" ? path : path.split("/").map(uriEncode).join("/");
-  const payloadHash = headerValue(req.headers["x-amz-content-sha256"]) || payloadSha256.toString("hex");
+  const payloadHash = headerValue(req.headers["x-amz-content-sha256"]) || req.bodySha256.toString("hex");
   return [
     req.method,
     canonicalPath || "/",
@@ -91,13 +82,28 @@ export function canonicalRequest(
   ].join("\n");
 }
 
+// Derived keys change once a day per key, region and service, as in AWS: four HMACs saved per call.
+const signingKeys = new Map<string, Buffer>();
+
+function signingKey(secretAccessKey: string, scope: Pick<Caller, "date" | "region" | "service">): Buffer {
+  const id = `${secretAccessKey}\n${scope.date}\n${scope.region}\n${scope.service}`;
+  let key = signingKeys.get(id);
+  if (!key) {
+    key = createHmac("sha256", `AWS4${secretAccessKey}`).update(scope.date).digest();
+    for (const part of [scope.region, scope.service, "aws4_request"]) {
+      key = createHmac("sha256", key).update(part).digest();
+    }
+    signingKeys.set(id, key);
+  }
+  return key;
+}
+
 export function signature(
   secretAccessKey: string,
   caller: Pick<Caller, "date" | "region" | "service">,
   amzDate: string,
   canonical: string,
 ): string {
-  const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
   const scope = `${caller.date}/${caller.region}/${caller.service}/aws4_request`;
   const stringToSign = [
     "AWS4-HMAC-SHA256",
@@ -105,9 +111,7 @@ export function signature(
     scope,
     createHash("sha256").update(canonical).digest("hex"),
   ].join("\n");
-  let key = hmac(`AWS4${secretAccessKey}`, caller.date);
-  for (const part of [caller.region, caller.service, "aws4_request"]) key = hmac(key, part);
-  return createHmac("sha256", key).update(stringToSign).digest("hex");
+  return createHmac("sha256", signingKey(secretAccessKey, caller)).update(stringToSign).digest("hex");
 }
 
 export type SignatureProblem = "expired" | "mismatch";
@@ -120,16 +124,12 @@ function parseAmzDate(s: string): number | undefined {
   return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : undefined;
 }
 
-/**
- * Why AWS would reject this signature, or undefined when it holds. `payloadSha256` is the body's
- * hash when the caller has it already (the EBS handler needs it for the block checksum too).
- */
+/** Why AWS would reject this signature, or undefined when it holds. */
 export function checkSignature(
   req: ReceivedRequest,
   caller: Caller,
   secretAccessKey: string,
   now: number = Date.now(),
-  payloadSha256: Buffer = bodySha256(req),
 ): SignatureProblem | undefined {
   const amzDate = headerValue(req.headers["x-amz-date"]);
   const signedAt = parseAmzDate(amzDate);
@@ -139,14 +139,14 @@ export function checkSignature(
   if (Math.abs(now - signedAt) > MAX_SKEW_MS) return "expired";
   // A declared payload hash is signed, and must also be the body's.
   const declared = headerValue(req.headers["x-amz-content-sha256"]);
-  if (declared && declared !== "UNSIGNED-PAYLOAD" && declared !== payloadSha256.toString("hex")) {
+  if (declared && declared !== "UNSIGNED-PAYLOAD" && declared !== req.bodySha256.toString("hex")) {
     return "mismatch";
   }
   const expected = signature(
     secretAccessKey,
     caller,
     amzDate,
-    canonicalRequest(req, caller.signedHeaders, caller.service, payloadSha256),
+    canonicalRequest(req, caller.signedHeaders, caller.service),
   );
   return timingSafeEqual(Buffer.from(expected), Buffer.from(caller.signature)) ? undefined : "mismatch";
 }

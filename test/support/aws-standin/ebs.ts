@@ -1,8 +1,9 @@
 // EBS direct APIs (restJson1), as strict as the service: exact block size, index within the
 // volume, per-block SHA256 checksum, ChangedBlocksCount and LINEAR checksum on completion, and no
 // writes once a snapshot is no longer pending. Errors carry x-amzn-errortype and a JSON body.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import type { ReceivedBody } from "./server.js";
 import { BLOCK_SIZE, newId, type AwsState, type StoredSnapshot } from "./state.js";
 
 export interface Reply {
@@ -62,9 +63,7 @@ interface EbsCall {
   owner: string;
   req: IncomingMessage;
   url: URL;
-  body: Buffer;
-  /** SHA-256 of the body, computed once for the signature check. */
-  bodySha256: Buffer;
+  body: ReceivedBody;
   onPutStored: () => void;
 }
 
@@ -113,7 +112,7 @@ function startSnapshot(c: EbsCall): Reply {
     ParentSnapshotId?: string;
   };
   try {
-    input = JSON.parse(c.body.toString("utf8") || "{}");
+    input = JSON.parse(c.body.bytes().toString("utf8") || "{}");
   } catch {
     throw new EbsError(400, "SerializationException", "Could not parse the request body");
   }
@@ -207,12 +206,12 @@ function putBlock(c: EbsCall, s: StoredSnapshot, rawIndex: string): Reply {
   }
   if (!checksum || !algorithm) throw invalid("Checksum and ChecksumAlgorithm are required");
   if (algorithm !== "SHA256") throw invalid(`Unsupported checksum algorithm ${algorithm}`);
-  const digest = c.bodySha256;
+  const digest = c.body.sha256;
   if (digest.toString("base64") !== checksum) {
     throw invalid(`The checksum of block ${index} does not match its data`, "INVALID_BLOCK");
   }
   s.digests.set(index, digest);
-  if (c.state.keepData) s.data.set(index, Buffer.from(c.body));
+  if (c.state.keepData) s.data.set(index, c.body.bytes());
   c.state.stats.putBlocks++;
   c.state.stats.putBytes += c.body.length;
   c.onPutStored();
@@ -287,6 +286,7 @@ function getBlock(c: EbsCall, s: StoredSnapshot, rawIndex: string): Reply {
   };
 }
 
+/** AWS request ids are UUIDs. */
 export function requestId(): string {
-  return randomBytes(16).toString("hex");
+  return randomUUID();
 }

@@ -31,11 +31,27 @@ export interface AwsStandin {
   close(): Promise<void>;
 }
 
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
+/** A request body, hashed as it arrives; joined into one buffer only when a handler asks. */
+export interface ReceivedBody {
+  length: number;
+  sha256: Buffer;
+  bytes(): Buffer;
+}
+
+function readBody(req: http.IncomingMessage): Promise<ReceivedBody> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks)));
+    const hash = createHash("sha256");
+    let length = 0;
+    req.on("data", (c: Buffer) => {
+      chunks.push(c);
+      hash.update(c);
+      length += c.length;
+    });
+    req.on("end", () => {
+      let joined: Buffer | undefined;
+      resolve({ length, sha256: hash.digest(), bytes: () => (joined ??= Buffer.concat(chunks, length)) });
+    });
     req.on("error", reject);
   });
 }
@@ -62,11 +78,10 @@ export async function startAwsStandin(opts: { keepData?: boolean; port?: number 
     const rid = requestId();
     const url = new URL(req.url ?? "/", "http://standin");
     const body = await readBody(req);
-    const bodyHash = createHash("sha256").update(body).digest();
     const caller = parseAuthorization(req.headers.authorization);
     const isEc2 = caller ? caller.service === "ec2" : req.method === "POST" && url.pathname === "/";
     const service: Service = isEc2 ? "ec2" : "ebs";
-    const params = isEc2 ? new URLSearchParams(body.toString("utf8")) : new URLSearchParams();
+    const params = isEc2 ? new URLSearchParams(body.bytes().toString("utf8")) : new URLSearchParams();
     const action = isEc2 ? (params.get("Action") ?? "") : ebsAction(req.method ?? "", url.pathname);
     const region = caller?.region ?? "";
     const reply = (r: Reply) => {
@@ -99,14 +114,13 @@ export async function startAwsStandin(opts: { keepData?: boolean; port?: number 
           "The security token included in the request is invalid.",
         );
       }
-      const received = { method: req.method ?? "", target: req.url ?? "/", headers: req.headers, body };
-      const problem = checkSignature(
-        received,
-        caller,
-        state.secretKeys.get(caller.accessKeyId) ?? "",
-        Date.now(),
-        bodyHash,
-      );
+      const received = {
+        method: req.method ?? "",
+        target: req.url ?? "/",
+        headers: req.headers,
+        bodySha256: body.sha256,
+      };
+      const problem = checkSignature(received, caller, state.secretKeys.get(caller.accessKeyId) ?? "");
       if (problem === "expired") {
         if (isEc2) throw new Ec2Error(400, "RequestExpired", "Request has expired.");
         throw new EbsError(403, "InvalidSignatureException", "Signature expired.");
@@ -146,7 +160,6 @@ export async function startAwsStandin(opts: { keepData?: boolean; port?: number 
             req,
             url,
             body,
-            bodySha256: bodyHash,
             onPutStored: () => faults.putStored(),
           }),
         );
