@@ -7,7 +7,15 @@ import type { BuildPlan } from "../plan/plan.js";
 import type { Progress } from "../publish/types.js";
 import { readPlanDir } from "./plan-dir.js";
 import { localLayout, missingReferences, prepareLayout, type ManifestSet } from "./local.js";
-import { runSteps, workspaceSweep, type RunnerEvents, type RunnerStep, type RunOutcome } from "./runner.js";
+import { loadRedactor } from "../util/secret-redactor.js";
+import {
+  redactedError,
+  runSteps,
+  workspaceSweep,
+  type RunnerEvents,
+  type RunnerStep,
+  type RunOutcome,
+} from "./runner.js";
 import { buildSteps } from "./steps.js";
 import { scratchDir } from "./stages/provision.js";
 import { localPublishStep, type LocalOutput } from "./stages/publish.js";
@@ -47,8 +55,13 @@ export async function runLocalBuild(
   await mkdir(options.output, { recursive: true });
   await mkdir(options.cache, { recursive: true });
   const logFile = path.join(options.output, `${plan.buildName}.log`);
+  const redact = await loadRedactor(layout.secretsDir);
   const log: Logger = pino(
-    { base: { buildId: plan.buildId }, redact: ["secret", "*.secret", "credentials"] },
+    {
+      base: { buildId: plan.buildId },
+      redact: ["secret", "*.secret", "credentials"],
+      hooks: { streamWrite: redact },
+    },
     pino.destination({ dest: logFile, sync: true }),
   );
   // The stages read the plan back from the plan directory, exactly as the Pod does.
@@ -79,5 +92,6 @@ export async function runLocalBuild(
       log.warn({ error: (e as Error).message }, "could not remove the workspace"),
     );
   }
-  return { ...outcome, ...(output ? { output } : {}), logFile };
+  const error = outcome.error && redactedError(outcome.error, redact);
+  return { ...outcome, ...(error ? { error } : {}), ...(output ? { output } : {}), logFile };
 }

@@ -47,6 +47,12 @@ function causeMessage(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
 
+/** The same failure with secret values taken out of its message; the cause, which holds them, is dropped. */
+export function redactedError(error: StepError, redact: (text: string) => string): StepError {
+  const message = redact(error.message);
+  return message === error.message ? error : new StepError(error.stage, error.step, new Error(message));
+}
+
 export interface RunOutcome {
   timings: StepTiming[];
   error?: StepError;

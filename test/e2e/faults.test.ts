@@ -44,9 +44,10 @@ async function build(
   name: string,
   spec: Record<string, unknown>,
   onSpawn?: CliOptions["onSpawn"],
+  moreManifests: Record<string, unknown>[] = [],
 ): Promise<Fault> {
   const file = path.join(tmp, `${name}.yaml`);
-  await writeFile(file, imageBuild(name, spec));
+  await writeFile(file, [imageBuild(name, spec), ...moreManifests.map((m) => stringify(m))].join("---\n"));
   const workspace = path.join(tmp, `${name}-ws`);
   const output = path.join(tmp, `${name}-out`);
   const run = await bib(
@@ -90,6 +91,50 @@ describe("a build that fails", () => {
     const fault = await build("ansiblefail", { provisioners: [{ name: "site", ansible: { playbook } }] });
     await expectCleanFailure(fault);
     expect(fault.lastLine).toMatch(/provision: ansible "site": task "install the impossible" failed: /);
+  });
+
+  it("with a playbook that prints a secret variable, the secret is in neither the log nor the error", async () => {
+    const secret = "hunter2-correct-horse-battery";
+    const playbook = `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: show what we were given
+      ansible.builtin.debug:
+        msg: "the password is {{ db_password }}"
+    - name: reach the database
+      ansible.builtin.fail:
+        msg: "cannot log in with {{ db_password }}"
+`;
+    const fault = await build(
+      "ansiblesecret",
+      {
+        provisioners: [
+          {
+            name: "site",
+            ansible: { playbook, extraVarsSecretRef: { name: "site-vars", key: "vars.json" } },
+          },
+        ],
+      },
+      undefined,
+      [
+        {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: "site-vars" },
+          stringData: { "vars.json": JSON.stringify({ db_password: secret }) },
+        },
+      ],
+    );
+    await expectCleanFailure(fault);
+    expect(fault.lastLine).toMatch(
+      /provision: ansible "site": task "reach the database" failed: cannot log in with \[REDACTED\]/,
+    );
+    const logFile = /^log: (.*)$/m.exec(fault.run.stderr)?.[1];
+    expect(logFile).toBeDefined();
+    const log = await readFile(logFile!, "utf8");
+    // The debug task ran: its output is in the log, without the value.
+    expect(log).toContain("the password is [REDACTED]");
+    expect(`${fault.run.stdout}${fault.run.stderr}${log}`).not.toContain(secret);
   });
 
   it("on a shell script that exits 1 names the provisioner and the status", async () => {

@@ -90,9 +90,17 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
+/** Printed by the provisioner; in the Pod test it is also a Secret value, so the log must hide it. */
+const POD_SECRET = "s3cr3t-registry-token";
+
 const spec = () => ({
   base: { image: `127.0.0.1:${port}/base:1` },
-  provisioners: [{ name: "mark", shell: { script: "echo provisioned > /etc/bib/provisioned\n" } }],
+  provisioners: [
+    {
+      name: "mark",
+      shell: { script: `echo provisioned > /etc/bib/provisioned\necho "registry token ${POD_SECRET}"\n` },
+    },
+  ],
   formats: ["tgz"],
   validate: { boot: { enabled: false } },
 });
@@ -173,9 +181,16 @@ describe("an OCI image base", () => {
       await run("umount", [path.join(container, "workspace")]);
     }
 
+    await mkdir(path.join(pod, "secrets"), { recursive: true });
+    await writeFile(
+      path.join(pod, "secrets", "oci.dockerconfigjson"),
+      JSON.stringify({ auths: { r: { password: POD_SECRET } } }),
+    );
     const provision = await bib(["stage", "provision", ...flags]);
     expect(provision.stderr).toBe("");
     expect(provision.code).toBe(0);
+    expect(provision.stdout).toContain("registry token [REDACTED]");
+    expect(provision.stdout).not.toContain(POD_SECRET);
     const rootfs = path.join(workspace, "rootfs");
     expect(await readFile(path.join(rootfs, "etc/bib/provisioned"), "utf8")).toBe("provisioned\n");
     expect(await readFile(path.join(rootfs, "var/lib/owned/data"), "utf8")).toBe("owned\n");

@@ -9,6 +9,7 @@ import { runSteps, timingTable, workspaceSweep } from "../../builder/runner.js";
 import { scratchDir } from "../../builder/stages/provision.js";
 import { podPublishStep } from "../../builder/stages/publish.js";
 import { STAGE_COMMANDS, stageCommandSteps, type StageCommand } from "../../builder/steps.js";
+import { loadRedactor } from "../../util/secret-redactor.js";
 import { logProgress } from "../progress.js";
 
 interface StageFlags {
@@ -32,7 +33,8 @@ async function stage(name: StageCommand, flags: StageFlags): Promise<number> {
   const controller = new AbortController();
   for (const sig of ["SIGTERM", "SIGINT"] as const)
     process.on(sig, () => controller.abort(`interrupted by ${sig}`));
-  const log = pino({ base: { stage: name } });
+  const redact = await loadRedactor(flags.secrets);
+  const log = pino({ base: { stage: name }, hooks: { streamWrite: redact } });
   const plan = await readPlanDir(flags.plan);
   const steps = stageCommandSteps(name, plan, podPublishStep(flags.terminationLog));
   const ctx = {
@@ -57,7 +59,7 @@ async function stage(name: StageCommand, flags: StageFlags): Promise<number> {
   log.info({ timings: outcome.timings }, `stage ${name} timings\n${timingTable(outcome.timings)}`);
   if (outcome.error) {
     // The last line of the container's log is what `kubectl describe` and the sync hook show.
-    console.error(outcome.error.message);
+    console.error(redact(outcome.error.message));
     return controller.signal.aborted ? 143 : 1;
   }
   return 0;
