@@ -406,7 +406,27 @@ export const imageBuildSpecSchema = z
     provisioners: z
       .array(provisionerSchema)
       .max(64)
-      .describe("Provisioning steps, run in order.")
+      .superRefine((provisioners, ctx) => {
+        // Reported on the list, where the API server's CEL rule reports it too.
+        const at = new Map<string, number[]>();
+        provisioners.forEach((p, i) => {
+          if (p.name !== undefined) at.set(p.name, [...(at.get(p.name) ?? []), i]);
+        });
+        for (const [name, indexes] of at) {
+          if (indexes.length < 2) continue;
+          ctx.addIssue({
+            code: "custom",
+            message: `provisioner names must be unique: "${name}" is used at ${indexes.map((i) => `[${i}]`).join(", ")}`,
+          });
+        }
+      })
+      .meta(
+        cel({
+          rule: "self.all(p, !has(p.name) || self.exists_one(q, has(q.name) && q.name == p.name))",
+          message: "provisioner names must be unique",
+        }),
+      )
+      .describe("Provisioning steps, run in order; names, where given, are unique.")
       .default([]),
     kernel: z
       .strictObject({
@@ -546,7 +566,11 @@ export const imageBuildStatusSchema = z.object({
   startTime: z.string().optional(),
   completionTime: z.string().optional(),
   message: z.string().optional(),
-  conditions: z.array(conditionSchema).optional(),
+  // A map keyed by type, as metav1.Condition lists are: server-side apply merges them per type.
+  conditions: z
+    .array(conditionSchema)
+    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })
+    .optional(),
   artifacts: z.array(artifactSchema).describe("Published files: format, size, sha256, location.").optional(),
   images: z.array(imageSchema).describe("Published machine images, e.g. AMIs.").optional(),
   observedGeneration: z.int().optional(),

@@ -261,6 +261,7 @@ describe("imageBuildCrd", () => {
     expect(ruled).toEqual([
       ".spec",
       ".spec.base",
+      ".spec.provisioners",
       ".spec.provisioners[]",
       ".spec.provisioners[].ansible",
       ".spec.formats",
@@ -405,5 +406,13 @@ describe("status", () => {
           ])
         : [];
     expect(declared(status).sort()).toEqual(written(fullStatus).sort());
+  });
+
+  it("declares conditions a map keyed by a required type, as metav1.Condition lists are", () => {
+    const status = (root.properties as Record<string, JsonSchema>).status!;
+    const conditions = (status.properties as Record<string, JsonSchema>).conditions!;
+    expect(conditions["x-kubernetes-list-type"]).toBe("map");
+    expect(conditions["x-kubernetes-list-map-keys"]).toEqual(["type"]);
+    expect((conditions.items as JsonSchema).required).toContain("type");
   });
 });
