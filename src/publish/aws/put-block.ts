@@ -1,11 +1,11 @@
 // PutSnapshotBlock as one signed HTTP request. An upload sends thousands of them, and going
 // through the SDK's middleware stack took a quarter of the publisher's CPU (profile in the README);
-// here each block is a SigV4 signature (the SDK's own signer, credentials and endpoint resolution)
-// and a PUT over a keep-alive agent. Every other EBS call still goes through the SDK.
+// here each block is a SigV4 signature (./sigv4.ts, with the SDK's credentials and endpoint
+// resolution) and a PUT over a keep-alive agent. Every other EBS call still goes through the SDK.
 import http from "node:http";
 import https from "node:https";
 import type { EBSClient } from "@aws-sdk/client-ebs";
-import { SignatureV4 } from "@smithy/signature-v4";
+import { RequestSigner } from "./sigv4.js";
 
 export interface BlockPut {
   snapshotId: string;
@@ -62,12 +62,7 @@ export interface PutBlockOptions {
 }
 
 export function createPutBlock(o: PutBlockOptions): PutBlock {
-  const signer = new SignatureV4({
-    service: "ebs",
-    region: o.region,
-    credentials: o.ebs.config.credentials,
-    sha256: o.ebs.config.sha256,
-  });
+  const signer = new RequestSigner(o.region, "ebs");
   let base: Promise<URL> | undefined;
   const baseUrl = () =>
     (base ??= (async () =>
@@ -81,25 +76,25 @@ export function createPutBlock(o: PutBlockOptions): PutBlock {
   return async (block, signal) => {
     const url = await baseUrl();
     const prefix = url.pathname.replace(/\/$/, "");
-    const signed = await signer.sign({
-      method: "PUT",
-      protocol: url.protocol,
-      hostname: url.hostname,
-      ...(url.port ? { port: Number(url.port) } : {}),
-      path: `${prefix}/snapshots/${encodeURIComponent(block.snapshotId)}/blocks/${block.index}`,
-      query: {},
-      headers: {
+    const path = `${prefix}/snapshots/${encodeURIComponent(block.snapshotId)}/blocks/${block.index}`;
+    const payloadHash = block.sha256.toString("hex");
+    const headers = signer.sign(
+      "PUT",
+      path,
+      {
         host: url.host,
         "content-type": "application/octet-stream",
         "content-length": String(block.data.length),
         "x-amz-data-length": String(block.data.length),
         "x-amz-checksum": block.sha256.toString("base64"),
         "x-amz-checksum-algorithm": "SHA256",
-        "x-amz-content-sha256": block.sha256.toString("hex"),
+        "x-amz-content-sha256": payloadHash,
       },
-      body: block.data,
-    });
-    await send(o, url, signed.path, signed.headers, block.data, signal);
+      payloadHash,
+      // The SDK's provider: memoized, and refreshed before temporary credentials (IRSA) expire.
+      await o.ebs.config.credentials(),
+    );
+    await send(o, url, path, headers, block.data, signal);
   };
 }
 
