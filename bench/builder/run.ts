@@ -3,9 +3,10 @@
 // lower bound measured in the same run (mkfs.ext4 -d of the same tree + qemu-img convert to qcow2).
 //
 //   sudo npx tsx bench/builder/run.ts [--warm-only]
-import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { PLAN_FILE } from "../../src/api/constants.js";
+import { readPlanDir, writePlanDir } from "../../src/builder/plan-dir.js";
+import type { BuildPlan } from "../../src/plan/plan.js";
 import { run } from "../../src/util/exec.js";
 import { bib } from "../../test/e2e/support/bib-cli.js";
 import { referenceImageBuild } from "../../test/e2e/support/reference-build.js";
@@ -66,21 +67,13 @@ async function build(label: string, tmp: string, cache: string, keep: boolean) {
 }
 
 /** The package step alone (qcow2 only) on a kept workspace, as the Pod's `bib stage package` runs it. */
-async function packageStep(tmp: string, workspace: string): Promise<number> {
-  const plan = JSON.parse(await readFile(path.join(workspace, "bib/plan", PLAN_FILE), "utf8")) as Record<
-    string,
-    unknown
-  >;
+async function packageStep(tmp: string, workspace: string, plan: BuildPlan): Promise<number> {
   const planDir = path.join(tmp, "plan-qcow2");
-  await mkdir(planDir, { recursive: true });
-  await writeFile(
-    path.join(planDir, PLAN_FILE),
-    JSON.stringify({
-      ...plan,
-      formats: ["qcow2"],
-      validate: { boot: { enabled: false, timeoutSeconds: 600, expect: [] } },
-    }),
-  );
+  await writePlanDir(planDir, {
+    ...plan,
+    formats: ["qcow2"],
+    validate: { boot: { enabled: false, timeoutSeconds: 600, expect: [] } },
+  });
   const result = await bib([
     "stage",
     "package",
@@ -121,10 +114,8 @@ try {
   const cold = await build(warmOnly ? "warm-up" : "cold", tmp, cache, false);
   const warm = await build("warm", tmp, cache, true);
   const tree = path.join(warm.workspace, "workspace/rootfs");
-  const plan = JSON.parse(await readFile(path.join(warm.workspace, "bib/plan", PLAN_FILE), "utf8")) as {
-    disk: { sizeBytes: number };
-  };
-  const pkg = await packageStep(tmp, warm.workspace);
+  const plan = await readPlanDir(path.join(warm.workspace, "bib/plan"));
+  const pkg = await packageStep(tmp, warm.workspace, plan);
   const bound = await lowerBound(tmp, tree, plan.disk.sizeBytes);
   console.log("\n== summary");
   console.log(

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { pino, type Logger } from "pino";
 import type { BuildPlan } from "../plan/plan.js";
+import type { BuildOutput } from "../publish/build-output.js";
 import type { Progress } from "../publish/types.js";
 import { readPlanDir } from "./plan-dir.js";
 import { localLayout, missingReferences, prepareLayout, type ManifestSet } from "./local.js";
@@ -18,7 +19,7 @@ import {
 } from "./runner.js";
 import { buildSteps } from "./steps.js";
 import { scratchDir } from "./stages/provision.js";
-import { localPublishStep, type LocalOutput } from "./stages/publish.js";
+import { localPublishStep } from "./stages/publish.js";
 
 export interface LocalBuildOptions {
   output: string;
@@ -36,7 +37,7 @@ export function defaultCacheDir(): string {
 }
 
 export interface LocalBuildResult extends RunOutcome {
-  output?: LocalOutput;
+  output?: BuildOutput;
   logFile: string;
 }
 
@@ -66,7 +67,7 @@ export async function runLocalBuild(
   );
   // The stages read the plan back from the plan directory, exactly as the Pod does.
   const stagePlan = await readPlanDir(layout.planDir);
-  let output: LocalOutput | undefined;
+  let output: BuildOutput | undefined;
   const steps = buildSteps(
     stagePlan,
     localPublishStep(options.output, (o) => (output = o)),

@@ -2,7 +2,7 @@
 // BEFORE anything is extracted, then unpacked with owners, modes and extended attributes kept.
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { rm } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
@@ -16,9 +16,7 @@ export interface DownloadProgress {
 async function openSource(url: string, signal?: AbortSignal): Promise<{ stream: Readable; total: number }> {
   if (url.startsWith("file://")) {
     const file = fileURLToPath(url);
-    const { stat } = await import("node:fs/promises");
-    const size = (await stat(file)).size;
-    return { stream: createReadStream(file), total: size };
+    return { stream: createReadStream(file), total: (await stat(file)).size };
   }
   if (!/^https?:\/\//.test(url)) throw new Error(`spec.base.tarball.url: unsupported scheme in ${url}`);
   const response = await fetch(url, signal ? { signal } : {});

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { run } from "../../util/exec.js";
+import { extractArgs } from "./tarball.js";
 
 export const TREE_CACHE_MAX_AGE_MS = 24 * 3600 * 1000;
 
@@ -34,26 +35,11 @@ export async function freshCachedTree(file: string, now: number): Promise<boolea
   return s !== undefined && now - s.mtimeMs < TREE_CACHE_MAX_AGE_MS;
 }
 
+/** What the stored archive keeps, for extractArgs (the tarball base's unpacking) to restore. */
 const TAR_KEEP = ["--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls"];
 
 export async function extractCachedTree(file: string, rootfs: string, signal: AbortSignal): Promise<void> {
-  await run(
-    "tar",
-    [
-      "--extract",
-      "--zstd",
-      "--file",
-      file,
-      "--directory",
-      rootfs,
-      "--same-owner",
-      "--preserve-permissions",
-      ...TAR_KEEP,
-    ],
-    {
-      signal,
-    },
-  );
+  await run("tar", ["--zstd", ...extractArgs(file, rootfs)], { signal });
 }
 
 /** Stores the tree; written under a temporary name so that a half archive is never used. */

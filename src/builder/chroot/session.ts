@@ -1,7 +1,7 @@
 // A prepared image root for provisioners: kernel filesystems, a minimal /dev, /run, the host's DNS
 // settings, the shared apt cache and the build-time stand-ins. Everything set up here is undone by
 // `close`, which is safe to call more than once and after a partial `open`.
-import { copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathExists } from "../../util/fs.js";
 import { run, type RunOptions, type RunResult } from "../../util/exec.js";
@@ -146,13 +146,5 @@ export class ChrootSession {
     if (errors.length > 0) {
       throw new Error(`chroot teardown: ${errors.map((e) => (e as Error).message).join("; ")}`);
     }
-  }
-}
-
-export async function readImageFile(rootfs: string, relative: string): Promise<string | undefined> {
-  try {
-    return await readFile(path.join(rootfs, relative), "utf8");
-  } catch {
-    return undefined;
   }
 }

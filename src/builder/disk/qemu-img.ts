@@ -22,15 +22,3 @@ export async function convertRaw(raw: string, output: string, format: DiskFormat
     },
   });
 }
-
-export interface ImageInfo {
-  format: string;
-  "virtual-size": number;
-  "actual-size"?: number;
-}
-
-export async function imageInfo(file: string, format?: string): Promise<ImageInfo> {
-  const args = ["info", "--output=json", ...(format ? ["-f", format] : []), file];
-  const { stdout } = await run("qemu-img", args);
-  return JSON.parse(stdout) as ImageInfo;
-}

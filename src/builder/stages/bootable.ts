@@ -18,8 +18,6 @@ import { diskIds } from "../disk/ids.js";
 import { inTree, readTreeFile, replaceFile, replaceSymlink } from "../disk/tree-files.js";
 import { workspacePaths, type StageContext, type Step } from "../stage.js";
 
-export { kernelPackages, needsKernel } from "../disk/boot-config.js";
-
 const GRUB_PC_DIR = "/usr/lib/grub/i386-pc";
 /** What GRUB's BIOS core image needs to find /boot/grub on the root filesystem and print errors. */
 const GRUB_PC_CORE_MODULES = [

@@ -122,7 +122,7 @@ function hasher(ctx: StageContext, raw: string) {
   };
 }
 
-async function packageAll(ctx: StageContext, partials: Map<Format | "disk", string>): Promise<Artifact[]> {
+async function packageAll(ctx: StageContext, partials: Map<Format, string>): Promise<Artifact[]> {
   const { plan } = ctx;
   const { rootfs, artifacts } = workspacePaths(ctx.workspace);
   const partial = (format: Format) => path.join(artifacts, partialFileName(plan.buildName, format));
@@ -180,7 +180,7 @@ export const packageStep: Step = {
       await rm(path.join(artifacts, artifactFileName(ctx.plan.buildName, format)), { force: true });
     }
     await rm(path.join(state, ARTIFACTS_STATE_FILE), { force: true });
-    const partials = new Map<Format | "disk", string>();
+    const partials = new Map<Format, string>();
     try {
       const result = await packageAll(ctx, partials);
       await writeFile(path.join(state, ARTIFACTS_STATE_FILE), `${JSON.stringify(result, null, 2)}\n`);

@@ -4,7 +4,7 @@ import { access, mkdir, readdir, readFile, rm, writeFile, chmod } from "node:fs/
 import path from "node:path";
 import type { BuildPlan, ProvisionerPlan } from "../../plan/plan.js";
 import { CommandError, run } from "../../util/exec.js";
-import { kernelPackages } from "../disk/boot-config.js";
+import { kernelPackages, needsKernel } from "../disk/boot-config.js";
 import { ChrootSession } from "../chroot/session.js";
 import { lineLogger, outputBuffer } from "../output-lines.js";
 import { describeAnsibleFailure, parseAnsibleFailure } from "../provision/ansible-output.js";
@@ -61,7 +61,7 @@ async function present(p: string): Promise<boolean> {
 
 async function inspectTree(rootfs: string) {
   const boot = await readdir(path.join(rootfs, "boot")).catch(() => [] as string[]);
-  const hasKernel = boot.some((f) => f.startsWith("vmlinuz-"));
+  const hasKernel = !needsKernel(boot);
   const hasInit =
     (await present(path.join(rootfs, "sbin/init"))) || (await present(path.join(rootfs, "usr/sbin/init")));
   return { hasKernel, hasInit };

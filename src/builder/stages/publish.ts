@@ -1,11 +1,11 @@
 // Stage `publish`: hands the packaged artifacts to the publishers (src/publish) and reports the
 // result: in the Pod as the termination message, locally as <output>/build.json beside the
 // artifact files, which appear under their final names only once everything else succeeded.
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { BuildResult } from "../../api/schema.js";
 import { publishAll } from "../../publish/index.js";
-import { BUILD_OUTPUT_FILE } from "../../publish/build-output.js";
+import { atomicCopy } from "../../publish/volume.js";
+import { BUILD_OUTPUT_FILE, type BuildOutput } from "../../publish/build-output.js";
 import type { Artifact } from "../artifact.js";
 import type { RunnerStep } from "../runner.js";
 import { workspacePaths, type StageContext } from "../stage.js";
@@ -51,27 +51,18 @@ export function podPublishStep(terminationLog: string): RunnerStep {
   };
 }
 
+/** A rename, or a copy when the output directory is on another file system than the workspace. */
 async function moveFile(from: string, to: string): Promise<void> {
   try {
     await rename(from, to);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
-    const partial = `${to}.partial`;
-    await copyFile(from, partial);
-    await rename(partial, to);
+    await atomicCopy(from, to);
   }
 }
 
-export interface LocalOutput {
-  buildId: string;
-  buildName: string;
-  timestamp: number;
-  artifacts: Array<{ format: Artifact["format"]; file: string; size: number; sha256: string }>;
-  result: BuildResult;
-}
-
 /** Locally: artifacts moved into the output directory, publishers run, build.json written last. */
-export function localPublishStep(outputDir: string, onDone?: (output: LocalOutput) => void): RunnerStep {
+export function localPublishStep(outputDir: string, onDone?: (output: BuildOutput) => void): RunnerStep {
   return {
     name: "publish",
     stage: "publish",
@@ -86,7 +77,7 @@ export function localPublishStep(outputDir: string, onDone?: (output: LocalOutpu
           moved.push({ ...a, path: dest, size: (await stat(dest)).size });
         }
         const result = await publishAll(publishContext(ctx, moved), { location: "file" });
-        const output: LocalOutput = {
+        const output: BuildOutput = {
           buildId: ctx.plan.buildId,
           buildName: ctx.plan.buildName,
           timestamp: ctx.timestamp,

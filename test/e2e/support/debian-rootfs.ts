@@ -2,8 +2,9 @@
 // every e2e file and rerun: debootstrap takes minutes, the tests that use the tree take seconds.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
+import { hostAptMirror } from "../../../src/builder/base/apt-sources.js";
 import { run } from "../../../src/util/exec.js";
 
 export const E2E_CACHE = "/var/tmp/bib-e2e";
@@ -12,15 +13,6 @@ export interface DebianRootfsOptions {
   suite: string;
   variant?: string;
   include?: string[];
-}
-
-/** The first `URIs:` of the machine's deb822 apt sources, so that no mirror is written in the repo. */
-export async function machineMirror(
-  file = "/etc/apt/sources.list.d/debian.sources",
-): Promise<string | undefined> {
-  if (!existsSync(file)) return undefined;
-  const match = /^URIs:\s*(\S+)/m.exec(await readFile(file, "utf8"));
-  return match?.[1];
 }
 
 function cacheKey(options: DebianRootfsOptions): string {
@@ -47,7 +39,8 @@ export async function debianRootfs(options: DebianRootfsOptions): Promise<string
   const args = [`--variant=${options.variant ?? "minbase"}`, `--cache-dir=${debs}`];
   if (options.include?.length) args.push(`--include=${options.include.join(",")}`);
   args.push(options.suite, partial);
-  const mirror = await machineMirror();
+  // The machine's own mirror, as the builder finds it, so that no mirror is written in the repo.
+  const mirror = await hostAptMirror();
   if (mirror) args.push(mirror);
   try {
     await run("debootstrap", args, { captureStdout: false });

@@ -1,18 +1,12 @@
 // A tarball base for fast e2e builds: a minbase debootstrap tree (D's cached fixture) with Python
 // (for Ansible), a kernel and an init (so disk formats need no package install), tarred once per
 // machine and reused. Made under a temporary name and renamed, so a half file never counts.
-import { createHash } from "node:crypto";
-import { createReadStream, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import path from "node:path";
+import { sha256File } from "../../../src/builder/disk/sha256.js";
 import { run } from "../../../src/util/exec.js";
 import { debianRootfs, E2E_CACHE } from "./debian-rootfs.js";
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
 
 export const TARBALL_TREE = {
   suite: "bookworm",
