@@ -1,7 +1,7 @@
 // The disk half of the builder on real tools: a tree becomes a GPT disk (raw, qcow2, vmdk, vhd) and
 // a tarball without loop devices or mounts; a real Debian tree boots to a login prompt under QEMU.
 import { existsSync } from "node:fs";
-import { chown, link, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { chown, link, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -84,7 +84,7 @@ describe("package: a small tree into every format", () => {
     for (const a of artifacts) {
       expect(a.path).toBe(path.join(dir, path.basename(a.path)));
       expect(a.sha256).toBe(await sha256sum(a.path));
-      expect(a.size).toBe((await import("node:fs")).statSync(a.path).size);
+      expect(a.size).toBe((await stat(a.path)).size);
     }
   });
 
@@ -244,10 +244,11 @@ describe("bootable and sysprep refuse trees they cannot fix", () => {
 
   it("sysprep names a build-time stand-in left in the tree", async () => {
     const ctx = await context("stand-in", { base: { debootstrap: { suite: "bookworm" } } });
-    await mkdir(path.join(rootfs(ctx), "usr/local/bin"), { recursive: true });
-    await writeFile(path.join(rootfs(ctx), "usr/local/bin/systemctl"), "#!/bin/sh\n# bib-build-stand-in\n");
+    // Where the provision stage puts the systemctl stand-in in a merged-/usr tree.
+    await mkdir(path.join(rootfs(ctx), "usr/bin"), { recursive: true });
+    await writeFile(path.join(rootfs(ctx), "usr/bin/systemctl"), "#!/bin/sh\n# bib-build-stand-in\n");
     await expect(sysprep.run(ctx)).rejects.toThrow(
-      /^package: sysprep: build-time stand-ins are still in the image .*\/usr\/local\/bin\/systemctl/,
+      /^package: sysprep: build-time stand-ins are still in the image .*\/usr\/bin\/systemctl/,
     );
   });
 });

@@ -1,9 +1,5 @@
 // What sysprep removes and checks, as data: the list is the policy, the step only applies it.
 
-/** Where the provision stage's build-time stand-ins live (policy-rc.d, systemctl and friends). */
-export const STAND_IN_LOCATIONS = ["/usr/sbin/policy-rc.d", "/usr/local/sbin", "/usr/local/bin"];
-export const STAND_IN_MARKER = "bib-build-stand-in";
-
 /** Directories whose contents go (the directories stay: packages expect them to exist). */
 export const EMPTIED_DIRECTORIES = [
   "/tmp",

@@ -4,13 +4,12 @@
 import { lstat, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { remainingStandIns, STAND_IN_MARKER, standInsFor } from "../chroot/standins.js";
 import {
   componentMatches,
   EMPTIED_DIRECTORIES,
   LOG_DIRECTORIES,
   REMOVED_GLOBS,
-  STAND_IN_LOCATIONS,
-  STAND_IN_MARKER,
 } from "../disk/sysprep-paths.js";
 import { inTree, lstatOrUndefined, readTreeFile, replaceFile, replaceSymlink } from "../disk/tree-files.js";
 import { workspacePaths, type StageContext, type Step } from "../stage.js";
@@ -20,22 +19,6 @@ const fail = (what: string) => new Error(`package: sysprep: ${what}`);
 async function entries(dir: string) {
   const stat = await lstatOrUndefined(dir);
   return stat?.isDirectory() ? readdir(dir, { withFileTypes: true }) : [];
-}
-
-/** Files under the stand-in locations that carry the marker, as paths inside the image. */
-export async function findStandIns(rootfs: string): Promise<string[]> {
-  const found: string[] = [];
-  const check = async (file: string) => {
-    const stat = await lstatOrUndefined(inTree(rootfs, file));
-    if (stat?.isFile() && (await readFile(inTree(rootfs, file))).includes(STAND_IN_MARKER)) found.push(file);
-  };
-  for (const location of STAND_IN_LOCATIONS) {
-    const stat = await lstatOrUndefined(inTree(rootfs, location));
-    if (stat?.isDirectory()) {
-      for (const e of await entries(inTree(rootfs, location))) await check(path.posix.join(location, e.name));
-    } else await check(location);
-  }
-  return found.sort();
 }
 
 /** Expands a glob inside the tree without following symlinks in the directories it walks. */
@@ -140,7 +123,8 @@ export const sysprep: Step = {
   async run(ctx: StageContext): Promise<void> {
     const { rootfs } = workspacePaths(ctx.workspace);
     if (!(await lstat(rootfs).catch(() => undefined))?.isDirectory()) throw fail(`no root tree at ${rootfs}`);
-    const standIns = await findStandIns(rootfs);
+    // Exactly where the provision stage installs them (see standInsFor), so nothing can slip by.
+    const standIns = (await remainingStandIns(rootfs, await standInsFor(rootfs))).sort();
     if (standIns.length > 0) {
       throw fail(
         `build-time stand-ins are still in the image (files marked ${STAND_IN_MARKER}): ${standIns.join(", ")}; ` +
