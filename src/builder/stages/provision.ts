@@ -4,6 +4,7 @@ import { access, mkdir, readdir, readFile, rm, writeFile, chmod } from "node:fs/
 import path from "node:path";
 import type { BuildPlan, ProvisionerPlan } from "../../plan/plan.js";
 import { CommandError, run } from "../../util/exec.js";
+import { pathExists } from "../../util/fs.js";
 import { kernelPackages, needsKernel } from "../disk/boot-config.js";
 import { ChrootSession } from "../chroot/session.js";
 import { lineLogger, outputBuffer } from "../output-lines.js";
@@ -59,11 +60,14 @@ async function present(p: string): Promise<boolean> {
   );
 }
 
-async function inspectTree(rootfs: string) {
+// In-image paths are checked with lstat (pathExists): Debian's /sbin/init is an absolute symlink,
+// which access() would resolve on the build host instead of in the image.
+export async function inspectTree(rootfs: string) {
   const boot = await readdir(path.join(rootfs, "boot")).catch(() => [] as string[]);
   const hasKernel = !needsKernel(boot);
   const hasInit =
-    (await present(path.join(rootfs, "sbin/init"))) || (await present(path.join(rootfs, "usr/sbin/init")));
+    (await pathExists(path.join(rootfs, "sbin/init"))) ||
+    (await pathExists(path.join(rootfs, "usr/sbin/init")));
   return { hasKernel, hasInit };
 }
 
@@ -251,7 +255,7 @@ async function runShell(ctx: StageContext, p: ShellPlan, index: number, session:
   await mkdir(path.dirname(onHost), { recursive: true });
   await writeFile(onHost, await readFile(path.join(ctx.planDir, p.asset)), { mode: 0o700 });
   await chmod(onHost, 0o700);
-  const shell = (await present(path.join(session.rootfs, "bin/bash"))) ? "/bin/bash" : "/bin/sh";
+  const shell = (await pathExists(path.join(session.rootfs, "bin/bash"))) ? "/bin/bash" : "/bin/sh";
   const out = lineLogger(ctx.log, { stage: "provision", step: p.name });
   try {
     await session.exec([shell, inImage], { onOutput: out.onOutput, captureStdout: false });
