@@ -3,7 +3,15 @@
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { PHASE, type Stage } from "../api/constants.js";
 import { buildResultSchema, type BuildResult, type ImageBuildStatus } from "../api/schema.js";
-import { jobOutcome, podFailure, podStage, successMessage, summarizeMessage, timeString } from "./observe.js";
+import {
+  jobOutcome,
+  podFailure,
+  podStage,
+  successMessage,
+  summarizeMessage,
+  timeString,
+  type ContainerFailure,
+} from "./observe.js";
 
 export type BuildState =
   | { kind: "pending" }
@@ -99,7 +107,7 @@ function failed(o: ObservedBuild, outcome: ReturnType<typeof jobOutcome>): Build
   return { kind: "failed", stage, message, completionTime: outcome.time };
 }
 
-function failureText(f: NonNullable<ReturnType<typeof podFailure>>): string {
+function failureText(f: ContainerFailure): string {
   return (
     summarizeMessage(f.message) ??
     `${f.stage ?? f.container}: container ${f.container} exited with ${f.exitCode}${f.reason ? ` (${f.reason})` : ""}`

@@ -165,20 +165,14 @@ export function mergeOutputs(
   result: BuildResult | undefined,
   previous: ImageBuildStatus,
 ): { artifacts: StatusArtifact[]; images: StatusImage[] } {
-  const tag = <T extends object>(entries: T[]) => entries.map((e) => ({ ...e, buildId }));
-  const keptArtifacts = (previous.artifacts ?? []).filter((a) => (a.buildId ?? previous.buildId) !== buildId);
-  const keptImages = (previous.images ?? []).filter((i) => (i.buildId ?? previous.buildId) !== buildId);
-  const ownArtifacts = result
-    ? tag(result.artifacts)
-    : (previous.artifacts ?? []).filter((a) => (a.buildId ?? previous.buildId) === buildId);
-  const ownImages = result
-    ? tag(result.images)
-    : (previous.images ?? []).filter((i) => (i.buildId ?? previous.buildId) === buildId);
+  // Entries written before outputs carried their own buildId belong to the build status names.
+  const ownerOf = (e: { buildId?: string | undefined }) => e.buildId ?? previous.buildId;
+  const merge = <T extends { buildId?: string | undefined }>(recorded: T[] = [], own: T[] | undefined) => [
+    ...(own ? own.map((e) => ({ ...e, buildId })) : recorded.filter((e) => ownerOf(e) === buildId)),
+    ...recorded.filter((e) => ownerOf(e) !== buildId).map((e) => ({ ...e, buildId: ownerOf(e)! })),
+  ];
   return {
-    artifacts: [
-      ...ownArtifacts,
-      ...keptArtifacts.map((a) => ({ ...a, buildId: a.buildId ?? previous.buildId! })),
-    ],
-    images: [...ownImages, ...keptImages.map((i) => ({ ...i, buildId: i.buildId ?? previous.buildId! }))],
+    artifacts: merge(previous.artifacts, result?.artifacts),
+    images: merge(previous.images, result?.images),
   };
 }

@@ -20,7 +20,7 @@ import {
   TYPE,
 } from "./observe.js";
 import { resolveBuild, type Resolver } from "./resolve.js";
-import { compactStatus, namespaceOf, previousStatus, secretLookup, type HookOptions } from "./sync.js";
+import { compactStatus, previousStatus, secretLookup, type HookOptions } from "./sync.js";
 import type { KubeObject, SyncRequest, SyncResponse } from "./types.js";
 
 export interface CleanupTargets {
@@ -74,7 +74,7 @@ export function finalize(
     };
   }
   const plan = resolved.plan;
-  const namespace = namespaceOf(req.parent);
+  const { namespace } = plan.imageBuild;
   const name = childName(plan.imageBuild.name, plan.buildId, "-cleanup");
   const labels = buildLabels(plan.imageBuild.name, plan.buildId, COMPONENT_CLEANUP);
   const observedJob = findByName(objectsOf<V1Job>(req.children, TYPE.Job), name);
@@ -85,11 +85,9 @@ export function finalize(
   // Only publishing credentials: cleanup never needs a playbook's secret variables.
   const credentials = plan.secrets.filter((s) => !s.file.startsWith("provisioner-"));
   const projected = projectSecretData(credentials, secretLookup(req.related, namespace));
-  const buildSecret = findByName(
-    objectsOf<V1Secret>(req.children, TYPE.Secret),
-    childName(plan.imageBuild.name, plan.buildId),
-  );
-  const cleanupSecret = findByName(objectsOf<V1Secret>(req.children, TYPE.Secret), name);
+  const observedSecrets = objectsOf<V1Secret>(req.children, TYPE.Secret);
+  const buildSecret = findByName(observedSecrets, plan.buildName);
+  const cleanupSecret = findByName(observedSecrets, name);
   const data = projected.ok
     ? projected.data
     : (cleanupSecret?.data ??
@@ -97,10 +95,10 @@ export function finalize(
         buildSecret?.data,
         credentials.map((c) => c.file),
       ));
-  if (credentials.length && !data) {
-    const missing = projected.ok ? "" : describeMissing(projected.missing);
+  // `data` is only missing when the projection failed.
+  if (!projected.ok && credentials.length && !data) {
     return {
-      status: deleting(`cannot clean up ${count} published item(s): ${missing}`),
+      status: deleting(`cannot clean up ${count} published item(s): ${describeMissing(projected.missing)}`),
       children: [],
       finalized: false,
     };

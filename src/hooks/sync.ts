@@ -5,7 +5,6 @@ import type { V1Job, V1Secret } from "@kubernetes/client-node";
 import { COMPONENT_BUILD, CONDITION, PHASE } from "../api/constants.js";
 import { imageBuildStatusSchema, type ImageBuildStatus } from "../api/schema.js";
 import { describeErrors, type FieldError } from "../api/validate.js";
-import { childName } from "../plan/names.js";
 import type { BuildPlan } from "../plan/plan.js";
 import { stageContainers } from "../plan/pod-stages.js";
 import { buildState, type BuildState } from "./build-state.js";
@@ -27,10 +26,6 @@ export interface HookOptions {
 export function previousStatus(parent: Parent): ImageBuildStatus {
   const parsed = imageBuildStatusSchema.safeParse(parent.status ?? {});
   return parsed.success ? parsed.data : {};
-}
-
-export function namespaceOf(parent: Parent): string {
-  return parent.metadata.namespace ?? "default";
 }
 
 export function secretLookup(related: ObjectMap, namespace: string) {
@@ -89,8 +84,8 @@ function syncBuild(
   now: Date,
   options: HookOptions,
 ): SyncResponse {
-  const namespace = namespaceOf(req.parent);
-  const name = childName(plan.imageBuild.name, plan.buildId);
+  const { namespace } = plan.imageBuild;
+  const name = plan.buildName;
   const labels = buildLabels(plan.imageBuild.name, plan.buildId, COMPONENT_BUILD);
   const observedJob = findByName(objectsOf<V1Job>(req.children, TYPE.Job), name);
   const observedSecret = findByName(objectsOf<V1Secret>(req.children, TYPE.Secret), name);

@@ -8,26 +8,15 @@ import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
 import type { z } from "zod";
-import {
-  customizeRequestSchema,
-  syncRequestSchema,
-  type CustomizeRequest,
-  type CustomizeResponse,
-  type SyncRequest,
-  type SyncResponse,
-} from "../hooks/types.js";
+import { formatPath } from "../api/validate.js";
+import type { Hooks } from "../hooks/index.js";
+import { customizeRequestSchema, syncRequestSchema } from "../hooks/types.js";
 import { reusable, type AnswerCache } from "./answer-cache.js";
 import { bearerChecker } from "./auth.js";
 import type { Metrics, Outcome } from "./metrics.js";
 
-export interface HookFunctions {
-  customize(req: CustomizeRequest): CustomizeResponse;
-  sync(req: SyncRequest, now: Date): SyncResponse;
-  finalize(req: SyncRequest, now: Date): SyncResponse;
-}
-
 export interface AppOptions {
-  hooks: HookFunctions;
+  hooks: Hooks;
   logger: Logger;
   metrics: Metrics;
   /** Expected bearer token; when set, every hook route answers 401 without it. */
@@ -119,7 +108,9 @@ export function createApp(opts: AppOptions) {
 
     const parsed = schema.safeParse(req.body);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${formatPath(i.path)}: ${issueMessage(i)}`);
+      const issues = parsed.error.issues.map(
+        (i) => `${formatPath("", i.path) || "(body)"}: ${issueMessage(i)}`,
+      );
       log.warn({ status: 400, issues }, "bad hook request");
       return finish(400, "bad_request", JSON.stringify({ error: "invalid request", issues }));
     }
@@ -201,14 +192,6 @@ function pickResponse(hook: HookName, value: unknown): Record<string, unknown> {
   const keys =
     hook === "customize" ? ["relatedResources"] : ["status", "children", "resyncAfterSeconds", "finalized"];
   return Object.fromEntries(keys.filter((k) => v[k] !== undefined).map((k) => [k, v[k]]));
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return "(body)";
-  return path
-    .map((p) => (typeof p === "number" ? `[${p}]` : String(p)))
-    .join(".")
-    .replace(/\.\[/g, "[");
 }
 
 function issueMessage(issue: z.core.$ZodIssue): string {

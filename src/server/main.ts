@@ -6,8 +6,9 @@ import type { Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "pino";
+import type { Hooks } from "../hooks/index.js";
 import { createAnswerCache } from "./answer-cache.js";
-import { createApp, type HookFunctions } from "./app.js";
+import { createApp } from "./app.js";
 import type { Metrics } from "./metrics.js";
 
 export interface RunningServer {
@@ -19,7 +20,7 @@ export interface RunningServer {
 }
 
 export interface StartOptions {
-  hooks: HookFunctions;
+  hooks: Hooks;
   logger: Logger;
   metrics: Metrics;
   port: number;

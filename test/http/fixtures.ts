@@ -1,7 +1,7 @@
 // Fixtures for the HTTP tests: fake hooks that record what they were given, a logger writing into
 // memory, and Metacontroller-shaped request bodies.
 import { Writable } from "node:stream";
-import type { HookFunctions } from "../../src/server/app.js";
+import type { Hooks } from "../../src/hooks/index.js";
 import { createApp } from "../../src/server/app.js";
 import { createLogger } from "../../src/server/logger.js";
 import { createMetrics } from "../../src/server/metrics.js";
@@ -21,9 +21,9 @@ export function memoryLog() {
   return { stream, lines, text: () => lines.join("\n") };
 }
 
-export function fakeHooks(overrides: Partial<HookFunctions> = {}) {
+export function fakeHooks(overrides: Partial<Hooks> = {}) {
   const calls: Array<{ hook: string; req: unknown; now?: Date }> = [];
-  const hooks: HookFunctions = {
+  const hooks: Hooks = {
     customize: (req) => {
       calls.push({ hook: "customize", req });
       return { relatedResources: [{ apiVersion: "v1", resource: "secrets", names: ["aws"] }] };
@@ -41,9 +41,7 @@ export function fakeHooks(overrides: Partial<HookFunctions> = {}) {
   return { hooks, calls };
 }
 
-export function makeApp(
-  opts: { hooks?: HookFunctions; token?: string; level?: string; ready?: () => boolean } = {},
-) {
+export function makeApp(opts: { hooks?: Hooks; token?: string; level?: string; ready?: () => boolean } = {}) {
   const log = memoryLog();
   const logger = createLogger(opts.level ?? "debug", log.stream);
   const metrics = createMetrics();

@@ -47,21 +47,37 @@ afterEach(async () => {
   servers = [];
 });
 
+/** A hook service replica on a loopback port, on the cluster's clock; stopped after each test. */
+async function startService(
+  cluster: Cluster,
+  hooks = createHooks({ builderImage: BUILDER_IMAGE }),
+  options: { answerCache?: boolean } = {},
+): Promise<RunningServer> {
+  const s = await startServer({
+    hooks,
+    logger: createLogger("silent"),
+    metrics: createMetrics(),
+    port: 0,
+    host: "127.0.0.1",
+    clock: () => cluster.now,
+    ...options,
+  });
+  servers.push(s);
+  return s;
+}
+
+const createImageBuild = (cluster: Cluster, spec: unknown, annotations?: Record<string, string>) =>
+  cluster.create({
+    apiVersion: "bib.dev/v1alpha1",
+    kind: "ImageBuild",
+    metadata: { name: NAME, namespace: NS, ...(annotations ? { annotations } : {}) },
+    spec,
+  });
+
 async function setup(version: HookVersion, replicas = 1) {
   const cluster = new Cluster();
   const kubelet = new Kubelet(cluster);
-  for (let i = 0; i < replicas; i++) {
-    servers.push(
-      await startServer({
-        hooks: createHooks({ builderImage: BUILDER_IMAGE }),
-        logger: createLogger("silent"),
-        metrics: createMetrics(),
-        port: 0,
-        host: "127.0.0.1",
-        clock: () => cluster.now,
-      }),
-    );
-  }
+  for (let i = 0; i < replicas; i++) await startService(cluster);
   const mc = new Metacontroller({
     cluster,
     controller: loadController({ version }),
@@ -80,12 +96,7 @@ async function setup(version: HookVersion, replicas = 1) {
   };
   const converge = () => mc.converge(NS, NAME);
   const create = (spec: unknown, annotations?: Record<string, string>) =>
-    cluster.create({
-      apiVersion: "bib.dev/v1alpha1",
-      kind: "ImageBuild",
-      metadata: { name: NAME, namespace: NS, ...(annotations ? { annotations } : {}) },
-      spec,
-    });
+    createImageBuild(cluster, spec, annotations);
   const edit = (fn: (p: Obj) => void) => {
     const p = parent()!;
     fn(p);
@@ -426,15 +437,7 @@ describe.each(["v1", "v2"] as const)("ImageBuild stories, hook version %s", (ver
     // Replace the only replica with a fresh process state on another port.
     const old = servers.pop()!;
     await old.shutdown();
-    const fresh = await startServer({
-      hooks: createHooks({ builderImage: BUILDER_IMAGE }),
-      logger: createLogger("silent"),
-      metrics: createMetrics(),
-      port: 0,
-      host: "127.0.0.1",
-      clock: () => t.cluster.now,
-    });
-    servers.push(fresh);
+    const fresh = await startService(t.cluster);
     const mc = new Metacontroller({
       cluster: t.cluster,
       controller: loadController({ version }),
@@ -495,17 +498,10 @@ async function faultyService(
   cluster: Cluster,
   wrap: (hooks: ReturnType<typeof createHooks>) => ReturnType<typeof createHooks>,
 ) {
-  const s = await startServer({
-    hooks: wrap(createHooks({ builderImage: BUILDER_IMAGE })),
-    logger: createLogger("silent"),
-    metrics: createMetrics(),
-    port: 0,
-    host: "127.0.0.1",
-    clock: () => cluster.now,
-    // These hooks are impure on purpose (to test the harness); the answer cache assumes pure ones.
+  // These hooks are impure on purpose (to test the harness); the answer cache assumes pure ones.
+  const s = await startService(cluster, wrap(createHooks({ builderImage: BUILDER_IMAGE })), {
     answerCache: false,
   });
-  servers.push(s);
   return s.url;
 }
 
@@ -525,12 +521,7 @@ describe("the Metacontroller stand-in is strict", () => {
       controller: loadController({ version: "v2" }),
       endpoints: [url],
     });
-    cluster.create({
-      apiVersion: "bib.dev/v1alpha1",
-      kind: "ImageBuild",
-      metadata: { name: NAME, namespace: NS },
-      spec: minimal,
-    });
+    createImageBuild(cluster, minimal);
     await expect(mc.converge(NS, NAME)).rejects.toThrow(/did not converge/);
   });
 
@@ -565,12 +556,7 @@ describe("the Metacontroller stand-in is strict", () => {
         AWS_SECRET_ACCESS_KEY: b64(S3_VALUES.AWS_SECRET_ACCESS_KEY),
       },
     });
-    cluster.create({
-      apiVersion: "bib.dev/v1alpha1",
-      kind: "ImageBuild",
-      metadata: { name: NAME, namespace: NS },
-      spec: s3Spec(),
-    });
+    createImageBuild(cluster, s3Spec());
     await mc.converge(NS, NAME);
     expect(mc.violations.join("\n")).toMatch(/a Secret value appears in debian status/);
   });
@@ -595,12 +581,7 @@ describe("the Metacontroller stand-in is strict", () => {
         method,
       };
       const mc = new Metacontroller({ cluster, controller, endpoints: [url] });
-      cluster.create({
-        apiVersion: "bib.dev/v1alpha1",
-        kind: "ImageBuild",
-        metadata: { name: NAME, namespace: NS },
-        spec: minimal,
-      });
+      createImageBuild(cluster, minimal);
       await mc.converge(NS, NAME);
       const before = cluster.list("ConfigMap.v1", NS)[0]!;
       note = "two";
@@ -629,12 +610,7 @@ describe("the Metacontroller stand-in is strict", () => {
       },
     }));
     const mc = new Metacontroller({ cluster, controller: loadController(), endpoints: [url] });
-    cluster.create({
-      apiVersion: "bib.dev/v1alpha1",
-      kind: "ImageBuild",
-      metadata: { name: NAME, namespace: NS },
-      spec: minimal,
-    });
+    createImageBuild(cluster, minimal);
     await mc.converge(NS, NAME);
     image = "registry.test/bib/builder:2"; // an operator upgrade renders the Job differently
     await mc.converge(NS, NAME);

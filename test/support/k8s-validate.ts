@@ -37,6 +37,9 @@ function unknownFields(expected: unknown, actual: unknown, path = ""): string[] 
 
 function podRules(spec: V1PodSpec, path: string): string[] {
   const errors: string[] = [];
+  if (spec.restartPolicy !== "Never" && spec.restartPolicy !== "OnFailure") {
+    errors.push(`${path}.restartPolicy: a Job's Pods must use Never or OnFailure`);
+  }
   const containers: V1Container[] = [...(spec.initContainers ?? []), ...spec.containers];
   const names = containers.map((c) => c.name);
   if (new Set(names).size !== names.length) errors.push(`${path}: duplicate container names`);
@@ -55,9 +58,6 @@ function podRules(spec: V1PodSpec, path: string): string[] {
       errors.push(
         `${path}: ${c.name}: cannot set allowPrivilegeEscalation to false with privileged or CAP_SYS_ADMIN`,
       );
-    }
-    if (spec.restartPolicy !== "Never" && spec.restartPolicy !== "OnFailure") {
-      errors.push(`${path}.restartPolicy: a Job's Pods must use Never or OnFailure`);
     }
   }
   return errors;

@@ -127,20 +127,19 @@ describe("finalize", () => {
   });
 
   it("reuses the build's projected Secret when the user's Secret is already gone", () => {
+    // The buildId of the spec decides the names; name the build's Secret after it.
+    const probe = finalizing(spec("Delete"), published);
+    const id = (probe.children[0]!.metadata.labels as Record<string, string>)["bib.dev/build-id"]!;
     const buildSecret = {
       apiVersion: "v1",
       kind: "Secret",
-      metadata: { name: `debian-${published.buildId.slice(0, 10)}`, namespace: "images" },
+      metadata: { name: `debian-${id.slice(0, 10)}`, namespace: "images" },
       data: {
         "aws.AWS_ACCESS_KEY_ID": "aWQ=",
         "aws.AWS_SECRET_ACCESS_KEY": "a2V5",
         "provisioner-0.extra-vars": "e30=",
       },
     };
-    // The buildId of the spec decides the names; make the status agree with it.
-    const probe = finalizing(spec("Delete"), published);
-    const id = (probe.children[0]!.metadata.labels as Record<string, string>)["bib.dev/build-id"]!;
-    buildSecret.metadata.name = `debian-${id.slice(0, 10)}`;
     const r = finalizing(spec("Delete"), published, [buildSecret], []);
     const projected = r.children.find((c) => c.kind === "Secret") as unknown as {
       data: Record<string, string>;

@@ -23,11 +23,13 @@ describe("resolving a parent into its plan", () => {
   it("keeps at most the given number of entries, dropping the least recently used", () => {
     const resolve = memoizedResolver({ entries: 2, maxKeyBytes: 1 << 16 });
     const first = resolve(imageBuild(minimalSpec, { name: "a" }));
-    resolve(imageBuild(minimalSpec, { name: "b" }));
+    const firstB = resolve(imageBuild(minimalSpec, { name: "b" }));
     resolve(imageBuild(minimalSpec, { name: "a" }));
     resolve(imageBuild(minimalSpec, { name: "c" }));
     expect(resolve(imageBuild(minimalSpec, { name: "a" }))).toBe(first);
     const b = resolve(imageBuild(minimalSpec, { name: "b" }));
+    // "c" pushed out "b", the least recently used: it was resolved anew.
+    expect(b).not.toBe(firstB);
     expect(resolve(imageBuild(minimalSpec, { name: "b" }))).toBe(b);
   });
 

@@ -5,6 +5,7 @@ import type { SyncResponse } from "../../src/hooks/types.js";
 import {
   BUILDER_IMAGE,
   imageBuild,
+  minimalSpec,
   podOf,
   secret,
   syncRequest,
@@ -47,12 +48,15 @@ function jobOf(r: SyncResponse): V1Job {
   return r.children.find((c) => c.kind === "Job") as unknown as V1Job;
 }
 
-/** Runs sync once from nothing, then again with what the first answer created observed. */
-function converge(spec: unknown, related: object[] = [], version: HookVersion = "v1") {
-  const parent = imageBuild(spec);
-  const first = hooks.sync(syncRequest(parent, [], related, { version }), T0);
-  const observedParent = imageBuild(spec, {}, first.status);
-  return { first, parent: observedParent };
+/** Runs sync once from nothing: its answer, and the parent once Metacontroller wrote that status. */
+function firstSync(spec: unknown, related: object[] = [], version: HookVersion = "v1") {
+  const first = hooks.sync(syncRequest(imageBuild(spec), [], related, { version }), T0);
+  return { first, parent: imageBuild(spec, {}, first.status) };
+}
+
+/** The children of `first` as observed later, with the Job in the state `job` shows. */
+function observedWith(first: SyncResponse, job: V1Job): object[] {
+  return first.children.map((c) => (c.kind === "Job" ? job : c));
 }
 
 describe("sync: invalid spec", () => {
@@ -68,14 +72,14 @@ describe("sync: invalid spec", () => {
   });
 
   it("drops the children of an earlier valid spec", () => {
-    const { first } = converge(minimal());
+    const { first } = firstSync(minimalSpec);
     const r = hooks.sync(syncRequest(imageBuild({ base: {} }, {}, first.status), first.children), T1);
     expect(r.children).toEqual([]);
   });
 
   it("rejects inline content that does not fit in a ConfigMap", () => {
     const big = "x".repeat(400 * 1024);
-    const spec = { ...minimal(), files: [1, 2, 3].map((i) => ({ path: `/f${i}`, content: big })) };
+    const spec = { ...minimalSpec, files: [1, 2, 3].map((i) => ({ path: `/f${i}`, content: big })) };
     const r = hooks.sync(syncRequest(imageBuild(spec)), T0);
     expect(r.children).toEqual([]);
     expect(condition(r, "SpecValid")?.message).toMatch(/more than a ConfigMap holds/);
@@ -123,7 +127,7 @@ describe("sync: secrets", () => {
 
 describe("sync: build lifecycle", () => {
   it.each<HookVersion>(["v1", "v2"])("creates ConfigMap and Job named <name>-<id> (hook %s)", (version) => {
-    const r = hooks.sync(syncRequest(imageBuild(minimal()), [], [], { version }), T0);
+    const r = hooks.sync(syncRequest(imageBuild(minimalSpec), [], [], { version }), T0);
     expect(kinds(r)).toEqual(["ConfigMap", "Job"]);
     const id = r.status.buildId!;
     expect(r.children.map((c) => c.metadata.name)).toEqual([
@@ -135,15 +139,12 @@ describe("sync: build lifecycle", () => {
   });
 
   it("answers v1 and v2 requests for the same state identically", () => {
-    const { first, parent } = converge(minimal());
+    const { first, parent } = firstSync(minimalSpec);
     const running = withJobStatus(jobOf(first));
     const pod = podOf(running, { base: { exitCode: 0 }, provision: { running: true } });
-    const v1 = hooks.sync(
-      syncRequest(parent, [...first.children.filter((c) => c.kind !== "Job"), running], [pod]),
-      T1,
-    );
+    const v1 = hooks.sync(syncRequest(parent, observedWith(first, running), [pod]), T1);
     const v2 = hooks.sync(
-      syncRequest(parent, [...first.children.filter((c) => c.kind !== "Job"), running], [pod], {
+      syncRequest(parent, observedWith(first, running), [pod], {
         version: "v2",
       }),
       T1,
@@ -175,7 +176,7 @@ describe("sync: build lifecycle", () => {
       "publish",
     ],
   ] as const)("reports the stage from the Pod's containers (%j -> %s)", (states, stage) => {
-    const { first, parent } = converge(minimal());
+    const { first, parent } = firstSync(minimalSpec);
     const job = withJobStatus(jobOf(first));
     const r = hooks.sync(syncRequest(parent, [job], [podOf(job, states)]), T1);
     expect(r.status.stage).toBe(stage);
@@ -183,7 +184,7 @@ describe("sync: build lifecycle", () => {
   });
 
   it("records artifacts and images from the termination message on success", () => {
-    const { first, parent } = converge(awsSpec, [awsSecret]);
+    const { first, parent } = firstSync(awsSpec, [awsSecret]);
     const job = withJobStatus(jobOf(first), "Complete");
     const pod = podOf(job, {
       base: { exitCode: 0 },
@@ -192,14 +193,7 @@ describe("sync: build lifecycle", () => {
       validate: { exitCode: 0 },
       publish: { exitCode: 0, message: JSON.stringify(result) },
     });
-    const r = hooks.sync(
-      syncRequest(
-        parent,
-        first.children.map((c) => (c.kind === "Job" ? job : c)),
-        [pod, awsSecret],
-      ),
-      T1,
-    );
+    const r = hooks.sync(syncRequest(parent, observedWith(first, job), [pod, awsSecret]), T1);
     expect(r.status.phase).toBe("Succeeded");
     expect(r.status.stage).toBeUndefined();
     expect(r.status.completionTime).toBe("2026-11-23T10:05:00Z");
@@ -210,7 +204,7 @@ describe("sync: build lifecycle", () => {
   });
 
   it("reports the failing stage and the builder's message on failure", () => {
-    const { first, parent } = converge(minimal());
+    const { first, parent } = firstSync(minimalSpec);
     const job = withJobStatus(jobOf(first), "Failed", { reason: "BackoffLimitExceeded" });
     const pod = podOf(job, {
       base: { exitCode: 0 },
@@ -229,7 +223,7 @@ describe("sync: build lifecycle", () => {
   });
 
   it("explains a deadline", () => {
-    const { first, parent } = converge({ ...minimal(), builder: { timeoutSeconds: 600 } });
+    const { first, parent } = firstSync({ ...minimalSpec, builder: { timeoutSeconds: 600 } });
     const job = withJobStatus(jobOf(first), "Failed", { reason: "DeadlineExceeded" });
     const r = hooks.sync(syncRequest(parent, [job], [podOf(job, { base: { running: true } })]), T1);
     expect(r.status.message).toBe(
@@ -238,20 +232,13 @@ describe("sync: build lifecycle", () => {
   });
 
   it("never re-creates the Job of a finished build", () => {
-    const { first, parent } = converge(minimal());
+    const { first, parent } = firstSync(minimalSpec);
     const job = withJobStatus(jobOf(first), "Complete");
     const pod = podOf(job, { publish: { exitCode: 0, message: '{"artifacts":[],"images":[]}' } });
-    const done = hooks.sync(
-      syncRequest(
-        parent,
-        first.children.map((c) => (c.kind === "Job" ? job : c)),
-        [pod],
-      ),
-      T1,
-    );
+    const done = hooks.sync(syncRequest(parent, observedWith(first, job), [pod]), T1);
     expect(done.status.phase).toBe("Succeeded");
     const afterDelete = hooks.sync(
-      syncRequest(imageBuild(minimal(), {}, done.status), []),
+      syncRequest(imageBuild(minimalSpec, {}, done.status), []),
       new Date("2026-11-24T00:00:00Z"),
     );
     expect(afterDelete.children).toEqual([]);
@@ -259,37 +246,30 @@ describe("sync: build lifecycle", () => {
   });
 
   it("does not start a build again when its Job vanished while it ran", () => {
-    const { first, parent } = converge(minimal());
+    const { first, parent } = firstSync(minimalSpec);
     const job = withJobStatus(jobOf(first));
     const building = hooks.sync(syncRequest(parent, [job], [podOf(job, { base: { running: true } })]), T1);
     expect(building.status.phase).toBe("Building");
-    const r = hooks.sync(syncRequest(imageBuild(minimal(), {}, building.status), []), T1);
+    const r = hooks.sync(syncRequest(imageBuild(minimalSpec, {}, building.status), []), T1);
     expect(r.children.filter((c) => c.kind === "Job")).toEqual([]);
     expect(r.status.phase).toBe("Failed");
     expect(r.status.message).toContain("bib.dev/rebuild");
   });
 
   it("keeps the scheduled timestamp while the Job is not yet observed (stale cache)", () => {
-    const { first, parent } = converge(minimal());
+    const { first, parent } = firstSync(minimalSpec);
     const again = hooks.sync(syncRequest(parent, []), T1);
     expect(jobOf(again)).toEqual(jobOf(first));
     expect(again.status).toEqual(first.status);
   });
 
   it("starts a new build on a spec change or a new rebuild annotation, keeping earlier outputs", () => {
-    const { first, parent } = converge(awsSpec, [awsSecret]);
+    const { first, parent } = firstSync(awsSpec, [awsSecret]);
     const job = withJobStatus(jobOf(first), "Complete");
     const pod = podOf(job, { publish: { exitCode: 0, message: JSON.stringify(result) } });
     const done = hooks.sync(syncRequest(parent, [job], [pod, awsSecret]), T1);
     const rebuilt = imageBuild(awsSpec, { annotations: { "bib.dev/rebuild": "2026-11-24" } }, done.status);
-    const r = hooks.sync(
-      syncRequest(
-        rebuilt,
-        first.children.map((c) => (c.kind === "Job" ? job : c)),
-        [awsSecret],
-      ),
-      T1,
-    );
+    const r = hooks.sync(syncRequest(rebuilt, observedWith(first, job), [awsSecret]), T1);
     expect(r.status.buildId).not.toBe(done.status.buildId);
     expect(r.status.phase).toBe("Pending");
     const names = new Set(r.children.map((c) => c.metadata.name));
@@ -299,16 +279,13 @@ describe("sync: build lifecycle", () => {
   });
 
   it("changes nothing on a repeated sync once converged (no churn)", () => {
-    const { first, parent } = converge(minimal());
+    const { first, parent } = firstSync(minimalSpec);
     const job = withJobStatus(jobOf(first));
     const pod = podOf(job, { base: { exitCode: 0 }, provision: { running: true } });
-    const a = hooks.sync(
-      syncRequest(parent, [...first.children.filter((c) => c.kind !== "Job"), job], [pod]),
-      T1,
-    );
-    const settled = imageBuild(minimal(), {}, a.status);
+    const a = hooks.sync(syncRequest(parent, observedWith(first, job), [pod]), T1);
+    const settled = imageBuild(minimalSpec, {}, a.status);
     const b = hooks.sync(
-      syncRequest(settled, [...first.children.filter((c) => c.kind !== "Job"), job], [pod]),
+      syncRequest(settled, observedWith(first, job), [pod]),
       new Date("2026-11-23T11:00:00Z"),
     );
     expect(b).toEqual(a);
@@ -318,7 +295,7 @@ describe("sync: build lifecycle", () => {
 describe("sync: the build Job", () => {
   it("is not privileged, mounts no host path, and bounds retries and time", () => {
     const r = hooks.sync(
-      syncRequest(imageBuild({ ...minimal(), builder: { retries: 2, timeoutSeconds: 1800 } })),
+      syncRequest(imageBuild({ ...minimalSpec, builder: { retries: 2, timeoutSeconds: 1800 } })),
       T0,
     );
     const job = jobOf(r);
@@ -357,7 +334,7 @@ describe("sync: the build Job", () => {
 
   it("takes scheduling, resources, the cache and the output volume from the spec", () => {
     const spec = {
-      ...minimal(),
+      ...minimalSpec,
       publish: { volume: { claimName: "images", path: "builds/" } },
       builder: {
         image: "registry.test/custom-builder:1",
@@ -410,7 +387,3 @@ describe("customize", () => {
     expect(r.relatedResources[1]).toMatchObject({ names: ["s3"] });
   });
 });
-
-function minimal() {
-  return { base: { debootstrap: { suite: "bookworm" } } };
-}

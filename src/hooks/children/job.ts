@@ -98,14 +98,8 @@ function stageContainer(
   options: BuildJobOptions,
 ): V1Container {
   const fromBuilder = stage.image === "builder";
-  const resources = {
-    ...(quantities(plan.builder.resources?.requests)
-      ? { requests: quantities(plan.builder.resources?.requests) }
-      : {}),
-    ...(quantities(plan.builder.resources?.limits)
-      ? { limits: quantities(plan.builder.resources?.limits) }
-      : {}),
-  };
+  const requests = quantities(plan.builder.resources?.requests);
+  const limits = quantities(plan.builder.resources?.limits);
   return {
     name: stage.name,
     image: fromBuilder ? options.builderImage : stage.image,
@@ -114,7 +108,9 @@ function stageContainer(
       { name: "BUILD_TIMESTAMP", value: String(options.timestamp) },
       { name: "BIB_BUILD_ID", value: plan.buildId },
     ],
-    ...(Object.keys(resources).length ? { resources } : {}),
+    ...(requests || limits
+      ? { resources: { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) } }
+      : {}),
     // Root inside the container for chroot and file ownership, but not privileged: every other
     // capability is dropped. allowPrivilegeEscalation stays unset because Kubernetes rejects
     // `false` together with CAP_SYS_ADMIN.
