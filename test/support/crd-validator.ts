@@ -3,6 +3,7 @@
 //   (x-kubernetes-int-or-string -> integer|string, x-kubernetes-preserve-unknown-fields -> an open
 //   object, every other object closed, as strict field validation (kubectl's default) rejects
 //   unknown fields rather than pruning them);
+// - x-kubernetes-list-type set and map: no duplicate items, no two items with the same keys;
 // - the x-kubernetes-validations CEL rules with @bufbuild/cel, each at its own node, with objects
 //   as CEL maps and integers as CEL ints, as the API server binds `self`.
 // Errors read like kubectl's: `spec.base.tarball.sha256: Invalid value: ...`.
@@ -156,9 +157,29 @@ function program(rule: string): Program {
   return p;
 }
 
-/** Evaluates every x-kubernetes-validations rule at its node, depth first, as the API server does. */
-export function celErrors(schema: JsonSchema, value: unknown, path = ""): CrdError[] {
+type Check = (schema: JsonSchema, value: unknown, path: string) => CrdError[];
+
+/** Runs `check` at every schema node the value reaches, depth first, with kubectl's field paths. */
+function walk(schema: JsonSchema, value: unknown, path: string, check: Check): CrdError[] {
   if (!typeMatches(schema, value)) return [];
+  const errors = check(schema, value, path);
+  const props = schema.properties as Record<string, JsonSchema> | undefined;
+  if (props && isObject(value)) {
+    for (const [k, s] of Object.entries(props))
+      errors.push(...walk(s, value[k], path ? `${path}.${k}` : k, check));
+  }
+  if (isObject(schema.additionalProperties) && isObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      errors.push(...walk(schema.additionalProperties as JsonSchema, v, `${path}.${k}`, check));
+    }
+  }
+  if (isObject(schema.items) && Array.isArray(value)) {
+    value.forEach((v, i) => errors.push(...walk(schema.items as JsonSchema, v, `${path}[${i}]`, check)));
+  }
+  return errors;
+}
+
+const celRuleErrors: Check = (schema, value, path) => {
   const errors: CrdError[] = [];
   for (const { rule, message, fieldPath } of (schema["x-kubernetes-validations"] ?? []) as CelRule[]) {
     const at = fieldPath ? `${path}${fieldPath}` : path;
@@ -176,20 +197,31 @@ export function celErrors(schema: JsonSchema, value: unknown, path = ""): CrdErr
       errors.push({ path: at, message: `Invalid value: ${show(value)}: ${why}` });
     }
   }
-  const props = schema.properties as Record<string, JsonSchema> | undefined;
-  if (props && isObject(value)) {
-    for (const [k, s] of Object.entries(props))
-      errors.push(...celErrors(s, value[k], path ? `${path}.${k}` : k));
-  }
-  if (isObject(schema.additionalProperties) && isObject(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      errors.push(...celErrors(schema.additionalProperties as JsonSchema, v, `${path}.${k}`));
-    }
-  }
-  if (isObject(schema.items) && Array.isArray(value)) {
-    value.forEach((v, i) => errors.push(...celErrors(schema.items as JsonSchema, v, `${path}[${i}]`)));
-  }
   return errors;
+};
+
+/** x-kubernetes-list-type: a `set` holds no value twice, a `map` no two items with the same keys. */
+const listTypeErrors: Check = (schema, value, path) => {
+  const listType = schema["x-kubernetes-list-type"];
+  if ((listType !== "set" && listType !== "map") || !Array.isArray(value)) return [];
+  const keys = (schema["x-kubernetes-list-map-keys"] ?? []) as string[];
+  const identity = (item: unknown) =>
+    listType === "set"
+      ? JSON.stringify(item)
+      : JSON.stringify(Object.fromEntries(keys.map((k) => [k, (item as Record<string, unknown>)[k]])));
+  const seen = new Set<string>();
+  const errors: CrdError[] = [];
+  value.forEach((item, i) => {
+    const id = identity(item);
+    if (seen.has(id)) errors.push({ path: `${path}[${i}]`, message: `Duplicate value: ${id}` });
+    seen.add(id);
+  });
+  return errors;
+};
+
+/** Evaluates every x-kubernetes-validations rule at its node, depth first, as the API server does. */
+export function celErrors(schema: JsonSchema, value: unknown, path = ""): CrdError[] {
+  return walk(schema, value, path, celRuleErrors);
 }
 
 export type CrdValidate = (object: unknown) => CrdError[];
@@ -203,7 +235,7 @@ export function crdValidator(crd: JsonSchema): CrdValidate {
   );
   return (object) => {
     const errors = validate(object) ? [] : (validate.errors ?? []).map((e) => ajvError(e, object));
-    return [...errors, ...celErrors(schema, object)];
+    return [...errors, ...walk(schema, object, "", listTypeErrors), ...celErrors(schema, object)];
   };
 }
 

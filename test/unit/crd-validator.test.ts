@@ -19,6 +19,22 @@ describe("crdValidator", () => {
     expect(errors(ib({ base: { image: "debian:bookworm" } }))).toEqual([]);
   });
 
+  it("rejects two conditions of the same type, as a list map keyed by type", () => {
+    const condition = (type: string) => ({
+      type,
+      status: "True",
+      reason: "R",
+      message: "",
+      lastTransitionTime: "2026-11-24T00:00:00Z",
+    });
+    const withConditions = (...types: string[]) =>
+      ib({ base: { image: "debian" } }, { status: { conditions: types.map(condition) } });
+    expect(errors(withConditions("Built", "SpecValid"))).toEqual([]);
+    expect(errors(withConditions("Built", "SpecValid", "Built"))).toEqual([
+      'status.conditions[2]: Duplicate value: {"type":"Built"}',
+    ]);
+  });
+
   it("requires spec", () => {
     expect(errors({ apiVersion: "bib.dev/v1alpha1", kind: "ImageBuild", metadata: { name: "x" } })).toEqual([
       "spec: Required value",
