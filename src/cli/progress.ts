@@ -34,7 +34,8 @@ export class ProgressDisplay implements Progress, RunnerEvents {
   private task: string | undefined;
   private drawn = 0;
   private timer: NodeJS.Timeout | undefined;
-  private lastPlain = new Map<string, number>();
+  /** Without a terminal: one line per 10 % step, so that a CI log stays short. */
+  private readonly plain: Progress;
 
   constructor(
     steps: readonly RunnerStep[],
@@ -42,6 +43,7 @@ export class ProgressDisplay implements Progress, RunnerEvents {
     private readonly tty = Boolean(out.isTTY),
   ) {
     this.rows = steps.map((s) => ({ stage: s.stage, step: s.name, state: "pending" }));
+    this.plain = logProgress((message) => out.write(`  ${message}\n`));
     if (this.tty) {
       this.timer = setInterval(() => this.draw(), 500);
       this.timer.unref();
@@ -72,13 +74,7 @@ export class ProgressDisplay implements Progress, RunnerEvents {
     const pct = percent(done, total);
     const amount = unit === "bytes" ? `${(done / 2 ** 20).toFixed(0)} MiB` : `${done}`;
     this.task = `${task} ${pct || amount}`;
-    if (this.tty) return;
-    // Plain output: one line per 10 % step, so that a CI log stays short.
-    const bucket = total > 0 ? Math.floor((done / total) * 10) : -1;
-    if (bucket >= 0 && this.lastPlain.get(task) !== bucket) {
-      this.lastPlain.set(task, bucket);
-      this.out.write(`  ${task}: ${pct}\n`);
-    }
+    if (!this.tty) this.plain.update(task, done, total, unit);
   }
 
   /** Marks steps never reached (after a failure) and stops redrawing. */

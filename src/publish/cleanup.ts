@@ -1,18 +1,13 @@
 // deletionPolicy Delete: removes what a build published — AMIs in every region and their
 // snapshots (and any snapshot the build tagged, e.g. one a crash left pending), S3 objects and the
 // containerDisk manifest. Idempotent: what is already gone counts as done.
-import {
-  DeleteSnapshotCommand,
-  DeregisterImageCommand,
-  DescribeImagesCommand,
-  DescribeSnapshotsCommand,
-} from "@aws-sdk/client-ec2";
+import { DeregisterImageCommand, DescribeImagesCommand, DescribeSnapshotsCommand } from "@aws-sdk/client-ec2";
 import type { Logger } from "pino";
 import type { BuildResult, StatusImage } from "../api/schema.js";
 import type { BuildPlan } from "../plan/plan.js";
 import { makeClients } from "./aws/clients.js";
-import { awsTarget } from "./aws/errors.js";
-import { ec2Call, isOurs, type Ec2Call, type Owner } from "./aws/image.js";
+import { awsCall, awsTarget } from "./aws/errors.js";
+import { deleteSnapshot, isOurs, ownerOf, type Ec2Call, type Owner } from "./aws/image.js";
 import type { RetryPolicy } from "./aws/retry.js";
 import { TAG_BUILD_ID, TAG_IMAGEBUILD } from "./aws/tags.js";
 import { readAwsCredentials } from "./credentials.js";
@@ -76,18 +71,10 @@ async function cleanupAws(ctx: CleanupContext, report: CleanupReport, attempt: A
     report.failures.push((error as Error).message);
     return;
   }
-  const owner: Owner = {
-    buildId: ctx.plan.buildId,
-    imageBuild: `${ctx.plan.imageBuild.namespace}/${ctx.plan.imageBuild.name}`,
-  };
+  const owner = ownerOf(ctx.plan);
   for (const region of regions) {
     const clients = makeClients(region, { env: ctx.env, ...(credentials ? { credentials } : {}) });
-    const c: Ec2Call = {
-      ec2: clients.ec2,
-      target: awsTarget(region),
-      signal: ctx.signal,
-      ...(ctx.retry ? { retry: ctx.retry } : {}),
-    };
+    const c: Ec2Call = { ec2: clients.ec2, target: awsTarget(region), signal: ctx.signal, retry: ctx.retry };
     try {
       for (const image of images.filter((i) => i.region === region)) {
         await attempt(`deregister ${image.imageId} (${region})`, () => deregister(c, image, owner));
@@ -98,7 +85,7 @@ async function cleanupAws(ctx: CleanupContext, report: CleanupReport, attempt: A
       }
       // Snapshots the build tagged but no status entry names: copies' snapshots, crashed attempts.
       await attempt(`delete snapshots tagged ${TAG_BUILD_ID}=${ctx.plan.buildId} (${region})`, async () => {
-        const out = await ec2Call(c, "DescribeSnapshots", (abortSignal) =>
+        const out = await awsCall(c, "DescribeSnapshots", (abortSignal) =>
           clients.ec2.send(
             new DescribeSnapshotsCommand({
               OwnerIds: ["self"],
@@ -125,7 +112,7 @@ async function deregister(c: Ec2Call, image: StatusImage, owner: Owner): Promise
   if (!id) return "no image id";
   let found;
   try {
-    const out = await ec2Call(c, "DescribeImages", (abortSignal) =>
+    const out = await awsCall(c, "DescribeImages", (abortSignal) =>
       c.ec2.send(new DescribeImagesCommand({ ImageIds: [id] }), { abortSignal }),
     );
     found = out.Images?.[0];
@@ -141,7 +128,7 @@ async function deregister(c: Ec2Call, image: StatusImage, owner: Owner): Promise
     );
   }
   try {
-    await ec2Call(c, "DeregisterImage", (abortSignal) =>
+    await awsCall(c, "DeregisterImage", (abortSignal) =>
       c.ec2.send(new DeregisterImageCommand({ ImageId: id }), { abortSignal }),
     );
   } catch (error) {
@@ -149,18 +136,6 @@ async function deregister(c: Ec2Call, image: StatusImage, owner: Owner): Promise
     throw error;
   }
   return "deregistered";
-}
-
-async function deleteSnapshot(c: Ec2Call, id: string): Promise<string> {
-  try {
-    await ec2Call(c, "DeleteSnapshot", (abortSignal) =>
-      c.ec2.send(new DeleteSnapshotCommand({ SnapshotId: id }), { abortSignal }),
-    );
-    return "deleted";
-  } catch (error) {
-    if (gone(error, /InvalidSnapshot\.NotFound/)) return "already gone";
-    throw error;
-  }
 }
 
 async function cleanupS3(ctx: CleanupContext, attempt: Attempt): Promise<void> {

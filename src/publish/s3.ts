@@ -8,6 +8,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import type { BuildResult } from "../api/schema.js";
 import type { PublishPlan } from "../plan/plan.js";
 import { readAwsCredentials } from "./credentials.js";
+import { endpointFromEnv } from "./aws/clients.js";
 import { errorName } from "./aws/retry.js";
 import type { PublishContext, Publisher } from "./types.js";
 
@@ -54,7 +55,7 @@ export function describeS3Error(target: string, action: string, error: unknown):
 
 export async function s3Client(s3: S3Plan, secretsDir: string, env: NodeJS.ProcessEnv): Promise<S3Client> {
   const credentials = await readAwsCredentials(s3Target(s3), secretsDir, s3.credentials);
-  const endpoint = s3.endpoint ?? (env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined);
+  const endpoint = s3.endpoint ?? endpointFromEnv(env, "S3");
   return new S3Client({
     region: s3.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
     // S3-compatible stores (MinIO, Ceph RGW, ...) mostly want path-style URLs.

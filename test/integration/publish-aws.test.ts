@@ -31,6 +31,10 @@ const awsSpec = (extra: Record<string, unknown> = {}) => ({
 
 const publisher = () => awsPublisher({ env: standin.env, pollMs: 5, retry: FAST, concurrency: 8 });
 
+/** Reads the snapshot back from the stand-in and compares it with the raw image, block by block. */
+const readBack = (snapshotId: string, region = "us-east-1") =>
+  snapshotMatchesFile(standin.url, region, snapshotId, raw.path);
+
 beforeAll(async () => {
   dir = await tempDir("aws");
   const file = path.join(dir, "golden.raw");
@@ -78,7 +82,7 @@ describe("aws publisher against the EBS/EC2 stand-in", () => {
     expect(stored.tags.get("team")).toBe("platform");
     expect(standin.state.snapshots.get(image.snapshotId!)!.tags.get("bib.dev/build-id")).toBe(plan.buildId);
 
-    const check = await snapshotMatchesFile(standin.url, "us-east-1", image.snapshotId!, raw.path);
+    const check = await readBack(image.snapshotId!);
     expect(check).toMatchObject({ equal: true });
     // Only blocks with data were sent: 6 extents of 300 KiB touch at most 12 blocks.
     expect(standin.state.stats.putBlocks).toBeLessThanOrEqual(12);
@@ -96,12 +100,7 @@ describe("aws publisher against the EBS/EC2 stand-in", () => {
     expect(
       standin.calls.some((c) => c.service === "ebs" && c.status === 400 && c.action === "PutSnapshotBlock"),
     ).toBe(true);
-    const check = await snapshotMatchesFile(
-      standin.url,
-      "us-east-1",
-      result.images[0]!.snapshotId!,
-      raw.path,
-    );
+    const check = await readBack(result.images[0]!.snapshotId!);
     expect(check.equal).toBe(true);
   });
 
@@ -114,12 +113,7 @@ describe("aws publisher against the EBS/EC2 stand-in", () => {
 
     expect(standin.state.stats.failed).toBe(5);
     expect(standin.state.images.size).toBe(1);
-    const check = await snapshotMatchesFile(
-      standin.url,
-      "us-east-1",
-      result.images[0]!.snapshotId!,
-      raw.path,
-    );
+    const check = await readBack(result.images[0]!.snapshotId!);
     expect(check.equal).toBe(true);
   });
 
@@ -143,12 +137,7 @@ describe("aws publisher against the EBS/EC2 stand-in", () => {
     const snapshots = [...standin.state.snapshots.values()];
     expect(snapshots.filter((s) => s.state !== "completed")).toEqual([]);
     expect(snapshots).toHaveLength(1);
-    const check = await snapshotMatchesFile(
-      standin.url,
-      "us-east-1",
-      result.images[0]!.snapshotId!,
-      raw.path,
-    );
+    const check = await readBack(result.images[0]!.snapshotId!);
     expect(check.equal).toBe(true);
 
     // A third run changes nothing: same AMI, no new snapshot, no block sent.
@@ -174,9 +163,7 @@ describe("aws publisher against the EBS/EC2 stand-in", () => {
     expect(standin.state.images.size).toBe(1);
     // The rerun tried one block, was told the snapshot takes no more, and waited.
     expect(standin.state.stats.putBlocks).toBe(puts);
-    expect(
-      (await snapshotMatchesFile(standin.url, "us-east-1", result.images[0]!.snapshotId!, raw.path)).equal,
-    ).toBe(true);
+    expect((await readBack(result.images[0]!.snapshotId!)).equal).toBe(true);
   });
 
   it("a pending snapshot whose StartSnapshot token no longer matches is deleted, not left behind", async () => {
@@ -256,9 +243,7 @@ describe("aws publisher against the EBS/EC2 stand-in", () => {
       expect(snapshot.tags.get("bib.dev/build-id")).toBe(plan.buildId);
     }
     const copy = result.images[1]!;
-    expect((await snapshotMatchesFile(standin.url, "eu-west-1", copy.snapshotId!, raw.path)).equal).toBe(
-      true,
-    );
+    expect((await readBack(copy.snapshotId!, "eu-west-1")).equal).toBe(true);
 
     const cleanup = () =>
       cleanupPublished({
@@ -304,12 +289,7 @@ describe("aws publisher against the EBS/EC2 stand-in", () => {
     const qcow2 = await artifactFor(qcow2Path, "qcow2");
     const plan = planWith(awsSpec());
     const result = await publisher().publish(contextFor(plan, [qcow2], { secretsDir, volumeRoot: dir }));
-    const check = await snapshotMatchesFile(
-      standin.url,
-      "us-east-1",
-      result.images[0]!.snapshotId!,
-      raw.path,
-    );
+    const check = await readBack(result.images[0]!.snapshotId!);
     expect(check.equal).toBe(true);
   });
 });

@@ -6,6 +6,7 @@ import { localPlan, readManifests } from "../../builder/local.js";
 import { defaultCacheDir, runLocalBuild } from "../../builder/local-run.js";
 import { timingTable } from "../../builder/runner.js";
 import { ProgressDisplay } from "../progress.js";
+import { table } from "./publish.js";
 
 interface BuildFlags {
   file: string[];
@@ -25,16 +26,7 @@ export function artifactsTable(
     a.sha256,
     path.join(dir, a.file),
   ]);
-  const header = ["FORMAT", "SIZE", "SHA256", "LOCATION"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows]
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
+  return table([["FORMAT", "SIZE", "SHA256", "LOCATION"], ...rows]).join("\n");
 }
 
 function interruptHandling(): { signal: AbortSignal; exitCode(): number | undefined } {

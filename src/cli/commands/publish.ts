@@ -2,7 +2,7 @@
 // to the targets of the ImageBuild's spec.publish, and records the result in DIR/build.json (so
 // that `bib cleanup --from DIR` knows what to delete). Secrets come from Secret documents in the
 // -f files; without a credentialsSecretRef the AWS SDK's default chain is used.
-import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
@@ -112,7 +112,8 @@ function human(bytes: number): string {
   return `${i ? n.toFixed(1) : n} ${units[i]}`;
 }
 
-function table(rows: string[][]): string[] {
+/** Columns padded to their widest cell (the header row included), two spaces apart. */
+export function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) =>
     r
@@ -194,7 +195,6 @@ export async function publishCommand(opts: PublishOptions): Promise<BuildResult>
   const onSignal = () => controller.abort(new Error("interrupted"));
   process.once("SIGINT", onSignal);
   try {
-    await mkdir(opts.from, { recursive: true });
     const result = await publishAll(
       {
         plan,

@@ -15,7 +15,8 @@ export interface AwsClientOptions {
   maxSockets?: number;
 }
 
-export function endpointFromEnv(env: NodeJS.ProcessEnv, serviceId: "EC2" | "EBS"): string | undefined {
+/** `AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL`, as the SDK reads them (s3.ts too). */
+export function endpointFromEnv(env: NodeJS.ProcessEnv, serviceId: "EC2" | "EBS" | "S3"): string | undefined {
   return env[`AWS_ENDPOINT_URL_${serviceId}`] || env.AWS_ENDPOINT_URL || undefined;
 }
 

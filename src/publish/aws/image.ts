@@ -1,7 +1,9 @@
-// AMIs: find by name, register from a snapshot, copy to other regions, tag and share.
+// AMIs: find by name, register from a snapshot, copy to other regions, tag and share; which build
+// owns them; deleting their snapshots.
 import {
   CopyImageCommand,
   CreateTagsCommand,
+  DeleteSnapshotCommand,
   DescribeImagesCommand,
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
@@ -10,24 +12,13 @@ import {
   type Image,
 } from "@aws-sdk/client-ec2";
 import { createHash } from "node:crypto";
-import { describeAwsError } from "./errors.js";
-import { pollDelay, sleep, withRetry, type RetryPolicy } from "./retry.js";
+import type { BuildPlan } from "../../plan/plan.js";
+import { awsCall, type AwsCall } from "./errors.js";
+import { pollDelay, sleep } from "./retry.js";
 import { TAG_BUILD_ID, TAG_IMAGEBUILD, tagList } from "./tags.js";
 
-export interface Ec2Call {
+export interface Ec2Call extends AwsCall {
   ec2: EC2Client;
-  target: string;
-  retry?: RetryPolicy;
-  signal?: AbortSignal;
-}
-
-export function ec2Call<T>(c: Ec2Call, action: string, fn: (signal?: AbortSignal) => Promise<T>): Promise<T> {
-  return withRetry(() => fn(c.signal), { signal: c.signal, ...(c.retry ? { policy: c.retry } : {}) }).catch(
-    (error: unknown) => {
-      if (c.signal?.aborted) throw error;
-      throw describeAwsError(c.target, action, error);
-    },
-  );
 }
 
 export function tagValue(image: Image | undefined, key: string): string | undefined {
@@ -40,7 +31,7 @@ export function rootSnapshotId(image: Image): string | undefined {
 
 /** Our own AMI of that name, if any; a deregistered one no longer holds the name. */
 export async function findImageByName(c: Ec2Call, name: string): Promise<Image | undefined> {
-  const out = await ec2Call(c, "DescribeImages", (abortSignal) =>
+  const out = await awsCall(c, "DescribeImages", (abortSignal) =>
     c.ec2.send(new DescribeImagesCommand({ Owners: ["self"], Filters: [{ Name: "name", Values: [name] }] }), {
       abortSignal,
     }),
@@ -53,6 +44,11 @@ export interface Owner {
   buildId: string;
   /** `<namespace>/<name>` of the ImageBuild. */
   imageBuild: string;
+}
+
+/** The owner a plan's AMIs and snapshots are tagged with, and that cleanup checks before deleting. */
+export function ownerOf(plan: Pick<BuildPlan, "buildId" | "imageBuild">): Owner {
+  return { buildId: plan.buildId, imageBuild: `${plan.imageBuild.namespace}/${plan.imageBuild.name}` };
 }
 
 export function isOurs(tags: Array<{ Key?: string; Value?: string }> | undefined, owner: Owner): boolean {
@@ -84,7 +80,7 @@ export const ROOT_DEVICE = "/dev/xvda";
 
 export async function registerImage(c: Ec2Call, spec: RegisterSpec, owner: Owner): Promise<string> {
   try {
-    const out = await ec2Call(c, "RegisterImage", (abortSignal) =>
+    const out = await awsCall(c, "RegisterImage", (abortSignal) =>
       c.ec2.send(
         new RegisterImageCommand({
           Name: spec.name,
@@ -124,14 +120,14 @@ export async function createTags(
   resources: string[],
   tags: Record<string, string>,
 ): Promise<void> {
-  await ec2Call(c, "CreateTags", (abortSignal) =>
+  await awsCall(c, "CreateTags", (abortSignal) =>
     c.ec2.send(new CreateTagsCommand({ Resources: resources, Tags: tagList(tags) }), { abortSignal }),
   );
 }
 
 export async function waitForImage(c: Ec2Call, imageId: string, pollMs: number): Promise<Image> {
   for (let poll = 0; ; poll++) {
-    const out = await ec2Call(c, "DescribeImages", (abortSignal) =>
+    const out = await awsCall(c, "DescribeImages", (abortSignal) =>
       c.ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }), { abortSignal }),
     );
     const image = out.Images?.[0];
@@ -157,7 +153,7 @@ export async function copyImage(
   owner: Owner,
   destRegion: string,
 ): Promise<string> {
-  const out = await ec2Call(c, "CopyImage", (abortSignal) =>
+  const out = await awsCall(c, "CopyImage", (abortSignal) =>
     c.ec2.send(
       new CopyImageCommand({
         SourceImageId: src.imageId,
@@ -184,12 +180,12 @@ export async function share(
 ): Promise<void> {
   if (!accounts.length && !isPublic) return;
   const add = [...accounts.map((UserId) => ({ UserId })), ...(isPublic ? [{ Group: "all" as const }] : [])];
-  await ec2Call(c, "ModifyImageAttribute", (abortSignal) =>
+  await awsCall(c, "ModifyImageAttribute", (abortSignal) =>
     c.ec2.send(new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: add } }), {
       abortSignal,
     }),
   );
-  await ec2Call(c, "ModifySnapshotAttribute", (abortSignal) =>
+  await awsCall(c, "ModifySnapshotAttribute", (abortSignal) =>
     c.ec2.send(
       new ModifySnapshotAttributeCommand({
         SnapshotId: snapshotId,
@@ -200,4 +196,17 @@ export async function share(
       { abortSignal },
     ),
   );
+}
+
+/** Deletes a snapshot; one that is already gone counts as done. */
+export async function deleteSnapshot(c: Ec2Call, snapshotId: string): Promise<"deleted" | "already gone"> {
+  try {
+    await awsCall(c, "DeleteSnapshot", (abortSignal) =>
+      c.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }), { abortSignal }),
+    );
+    return "deleted";
+  } catch (error) {
+    if (/InvalidSnapshot\.NotFound/.test((error as Error).message)) return "already gone";
+    throw error;
+  }
 }

@@ -11,6 +11,7 @@ import {
   copyImage,
   createTags,
   findImageByName,
+  ownerOf,
   registerImage,
   rootSnapshotId,
   share,
@@ -36,20 +37,13 @@ export interface AwsPublisherOptions {
 
 type AwsPlan = NonNullable<PublishContext["plan"]["publish"]["aws"]>;
 
-export function ownerOf(ctx: PublishContext): Owner {
-  return {
-    buildId: ctx.plan.buildId,
-    imageBuild: `${ctx.plan.imageBuild.namespace}/${ctx.plan.imageBuild.name}`,
-  };
-}
-
-export function buildTags(ctx: PublishContext, aws: AwsPlan, amiName: string): Record<string, string> {
-  const { name, namespace } = ctx.plan.imageBuild;
+/** The user's tags, a Name, and the owner tags that claim the AMI and snapshots for this build. */
+function buildTags(aws: AwsPlan, amiName: string, owner: Owner): Record<string, string> {
   return {
     ...aws.tags,
     Name: aws.tags.Name ?? amiName,
-    [TAG_BUILD_ID]: ctx.plan.buildId,
-    [TAG_IMAGEBUILD]: `${namespace}/${name}`,
+    [TAG_BUILD_ID]: owner.buildId,
+    [TAG_IMAGEBUILD]: owner.imageBuild,
   };
 }
 
@@ -74,7 +68,8 @@ export function awsPublisher(options: AwsPublisherOptions = {}): Publisher {
         maxSockets: concurrency * 2,
         ...(credentials ? { credentials } : {}),
       };
-      const tags = buildTags(ctx, aws, amiName);
+      const owner = ownerOf(ctx.plan);
+      const tags = buildTags(aws, amiName, owner);
       const opened: AwsClients[] = [];
       const clientsFor = (region: string) => {
         const c = makeClients(region, clientOpts);
@@ -83,16 +78,10 @@ export function awsPublisher(options: AwsPublisherOptions = {}): Publisher {
       };
       try {
         const home = clientsFor(aws.region);
-        const call: Ec2Call = {
-          ec2: home.ec2,
-          target,
-          signal: ctx.signal,
-          ...(options.retry ? { retry: options.retry } : {}),
-        };
-        const { imageId, snapshotId } = await ensureImage(ctx, aws, amiName, tags, home, call, {
+        const call: Ec2Call = { ec2: home.ec2, target, signal: ctx.signal, retry: options.retry };
+        const { imageId, snapshotId } = await ensureImage(ctx, aws, amiName, tags, owner, home, call, {
           concurrency,
           pollMs,
-          retry: options.retry,
         });
         await createTags(call, [imageId, snapshotId], tags);
         await share(call, imageId, snapshotId, aws.shareWithAccounts, aws.public);
@@ -105,14 +94,14 @@ export function awsPublisher(options: AwsPublisherOptions = {}): Publisher {
           const dest = clientsFor(region);
           const destCall: Ec2Call = { ...call, ec2: dest.ec2, target: awsTarget(region) };
           let copy = await findImageByName(destCall, amiName);
-          if (copy) assertOurs(destCall, copy, ownerOf(ctx));
+          if (copy) assertOurs(destCall, copy, owner);
           const copyId =
             copy?.ImageId ??
             (await copyImage(
               destCall,
               { imageId, region: aws.region, name: amiName, description: aws.description },
               tags,
-              ownerOf(ctx),
+              owner,
               region,
             ));
           copy = await waitForImage(destCall, copyId, pollMs);
@@ -136,13 +125,14 @@ async function ensureImage(
   aws: AwsPlan,
   amiName: string,
   tags: Record<string, string>,
+  owner: Owner,
   home: AwsClients,
   call: Ec2Call,
-  opts: { concurrency: number; pollMs: number; retry: RetryPolicy | undefined },
+  opts: { concurrency: number; pollMs: number },
 ): Promise<{ imageId: string; snapshotId: string }> {
   const existing = await findImageByName(call, amiName);
   if (existing?.ImageId) {
-    assertOurs(call, existing, ownerOf(ctx));
+    assertOurs(call, existing, owner);
     const image = await waitForImage(call, existing.ImageId, opts.pollMs);
     const snapshotId = rootSnapshotId(image);
     if (!snapshotId) throw new Error(`${call.target}: AMI ${existing.ImageId} has no snapshot`);
@@ -159,15 +149,15 @@ async function ensureImage(
       target: call.target,
       source,
       sourceSha256: artifact.sha256,
-      owner: ownerOf(ctx),
+      owner,
       tags: { ...tags, [TAG_SOURCE_SHA256]: artifact.sha256 },
       description: `${amiName} (bib build ${ctx.plan.buildId})`,
       concurrency: opts.concurrency,
       pollMs: opts.pollMs,
-      ...(opts.retry ? { retry: opts.retry } : {}),
+      retry: call.retry,
       progress: ctx.progress,
       log: ctx.log,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      signal: ctx.signal,
     });
     const imageId = await registerImage(
       call,
@@ -179,7 +169,7 @@ async function ensureImage(
         snapshotId,
         tags,
       },
-      ownerOf(ctx),
+      owner,
     );
     await waitForImage(call, imageId, opts.pollMs);
     return { imageId, snapshotId };

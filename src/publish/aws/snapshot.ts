@@ -3,7 +3,7 @@
 // Resumable: a build's snapshots are tagged with its id, so a rerun finds what a crash left behind.
 import { open } from "node:fs/promises";
 import { CompleteSnapshotCommand, StartSnapshotCommand, type Tag as EbsTag } from "@aws-sdk/client-ebs";
-import { DeleteSnapshotCommand, DescribeSnapshotsCommand, type Snapshot } from "@aws-sdk/client-ec2";
+import { DescribeSnapshotsCommand, type Snapshot } from "@aws-sdk/client-ec2";
 import { createHash } from "node:crypto";
 import type { Progress } from "../types.js";
 import {
@@ -16,11 +16,11 @@ import {
   volumeSizeGiB,
 } from "./blocks.js";
 import type { AwsClients } from "./clients.js";
-import { describeAwsError } from "./errors.js";
-import { pollDelay, sleep, withRetry, type RetryPolicy } from "./retry.js";
+import { awsCall } from "./errors.js";
+import { deleteSnapshot, type Ec2Call, type Owner } from "./image.js";
+import { pollDelay, sleep, type RetryPolicy } from "./retry.js";
 import type { RawSource } from "./source.js";
 import { TAG_BUILD_ID, TAG_IMAGEBUILD, TAG_SOURCE_SHA256 } from "./tags.js";
-import type { Owner } from "./image.js";
 
 export interface SnapshotOptions {
   clients: AwsClients;
@@ -74,24 +74,20 @@ async function taggedSnapshots(o: SnapshotOptions): Promise<Snapshot[]> {
   return out.Snapshots ?? [];
 }
 
-function call<T>(o: SnapshotOptions, action: string, fn: () => Promise<T>): Promise<T> {
-  return withRetry(fn, {
+/** How the snapshot's AWS calls are made; unlike the publisher's others, they log each retry. */
+function calls(o: SnapshotOptions): Ec2Call {
+  return {
+    ec2: o.clients.ec2,
+    target: o.target,
+    retry: o.retry,
     signal: o.signal,
-    ...(o.retry ? { policy: o.retry } : {}),
-    onRetry: (error, attempt) =>
+    onRetry: (action, error, attempt) =>
       o.log.warn({ action, attempt, error: (error as Error).name }, "retrying AWS call"),
-  }).catch((error: unknown) => {
-    if (o.signal?.aborted) throw error;
-    throw describeAwsError(o.target, action, error);
-  });
+  };
 }
 
-async function deleteSnapshot(o: SnapshotOptions, snapshotId: string): Promise<void> {
-  await call(o, "DeleteSnapshot", () =>
-    o.clients.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }), { abortSignal: o.signal }),
-  ).catch((error: Error) => {
-    if (!/InvalidSnapshot\.NotFound/.test(error.message)) throw error;
-  });
+function call<T>(o: SnapshotOptions, action: string, fn: () => Promise<T>): Promise<T> {
+  return awsCall(calls(o), action, fn);
 }
 
 /** The id of a completed snapshot holding the source's bytes; uploads only when needed. */
@@ -102,18 +98,18 @@ export async function ensureSnapshot(o: SnapshotOptions): Promise<string> {
     o.log.info({ snapshotId: done.SnapshotId }, "reusing the completed snapshot of an earlier attempt");
     return done.SnapshotId;
   }
-  for (const s of existing.filter((s) => s.State === "error")) await deleteSnapshot(o, s.SnapshotId!);
+  for (const s of existing.filter((s) => s.State === "error")) await deleteSnapshot(calls(o), s.SnapshotId!);
 
   for (let generation = 0; generation < 3; generation++) {
     const started = await startSnapshot(o, generation);
     // Pending snapshots of crashed attempts that StartSnapshot did not hand back are deleted, so
     // nothing is left behind half-written.
     for (const s of existing) {
-      if (s.State === "pending" && s.SnapshotId !== started.id) await deleteSnapshot(o, s.SnapshotId!);
+      if (s.State === "pending" && s.SnapshotId !== started.id) await deleteSnapshot(calls(o), s.SnapshotId!);
     }
     if (started.status === "completed") return started.id;
     if (started.status === "error") {
-      await deleteSnapshot(o, started.id);
+      await deleteSnapshot(calls(o), started.id);
       continue;
     }
     const resumed = existing.some((s) => s.SnapshotId === started.id);
@@ -168,20 +164,20 @@ export async function uploadAndComplete(o: SnapshotOptions, snapshotId: string):
   // 32 bytes per block of the volume (256 KiB for 8 GiB); blocks complete out of order.
   const digests = Buffer.alloc(total * 32);
   const written = new Uint8Array(total);
-  const indexes = blocksInRanges(o.source.dataRanges, o.source.size);
-  const candidates = [...blocksInRanges(o.source.dataRanges, o.source.size)].length;
-  const stats: UploadStats = { blocks: 0, bytes: 0 };
+  // Listed once, at most 8 bytes per block of the volume: the workers take from it, and its
+  // length is the progress total.
+  const candidates = [...blocksInRanges(o.source.dataRanges, o.source.size)];
+  const c = calls(o);
+  let taken = 0;
   let scanned = 0;
+  let blocks = 0;
   let failed = false;
   const file = await open(o.source.path, "r");
   try {
     const worker = async () => {
       const block = Buffer.alloc(EBS_BLOCK_SIZE);
-      for (;;) {
-        if (failed || o.signal?.aborted) return;
-        const next = indexes.next();
-        if (next.done) return;
-        const index = next.value;
+      while (!failed && !o.signal?.aborted && taken < candidates.length) {
+        const index = candidates[taken++]!;
         const offset = index * EBS_BLOCK_SIZE;
         const length = Math.min(EBS_BLOCK_SIZE, o.source.size - offset);
         const { bytesRead } = await file.read(block, 0, length, offset);
@@ -190,15 +186,14 @@ export async function uploadAndComplete(o: SnapshotOptions, snapshotId: string):
         scanned++;
         if (!isZeroBlock(block)) {
           const digest = sha256(block);
-          await call(o, "PutSnapshotBlock", () =>
-            o.clients.putBlock({ snapshotId, index, data: block, sha256: digest }, o.signal),
+          await awsCall(c, "PutSnapshotBlock", (signal) =>
+            o.clients.putBlock({ snapshotId, index, data: block, sha256: digest }, signal),
           );
           digest.copy(digests, index * 32);
           written[index] = 1;
-          stats.blocks++;
-          stats.bytes += EBS_BLOCK_SIZE;
+          blocks++;
         }
-        o.progress.update("aws snapshot", scanned, candidates, "blocks");
+        o.progress.update("aws snapshot", scanned, candidates.length, "blocks");
       }
     };
     const workers = Array.from({ length: o.concurrency }, () =>
@@ -222,7 +217,7 @@ export async function uploadAndComplete(o: SnapshotOptions, snapshotId: string):
     o.clients.ebs.send(
       new CompleteSnapshotCommand({
         SnapshotId: snapshotId,
-        ChangedBlocksCount: stats.blocks,
+        ChangedBlocksCount: blocks,
         Checksum: linearChecksum(inOrder()),
         ChecksumAlgorithm: "SHA256",
         ChecksumAggregationMethod: "LINEAR",
@@ -230,7 +225,7 @@ export async function uploadAndComplete(o: SnapshotOptions, snapshotId: string):
       { abortSignal: o.signal },
     ),
   );
-  return stats;
+  return { blocks, bytes: blocks * EBS_BLOCK_SIZE };
 }
 
 export async function waitForSnapshot(o: SnapshotOptions, snapshotId: string): Promise<void> {
