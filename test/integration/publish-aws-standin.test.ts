@@ -7,7 +7,13 @@ import {
   PutSnapshotBlockCommand,
   StartSnapshotCommand,
 } from "@aws-sdk/client-ebs";
-import { DescribeSnapshotsCommand, EC2Client, RegisterImageCommand } from "@aws-sdk/client-ec2";
+import {
+  CopyImageCommand,
+  CreateTagsCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  RegisterImageCommand,
+} from "@aws-sdk/client-ec2";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   startAwsStandin,
@@ -136,5 +142,33 @@ describe("EBS direct API stand-in", () => {
         }),
       ),
     ).rejects.toMatchObject({ name: "IncorrectState" });
+  });
+
+  it("refuses StartSnapshot client tokens over 64 characters", async () => {
+    await expect(
+      ebs.send(new StartSnapshotCommand({ VolumeSize: 1, ClientToken: "x".repeat(65) })),
+    ).rejects.toMatchObject({ name: "ValidationException" });
+  });
+
+  it("refuses tags EC2 refuses: reserved aws: keys, over-long values, more than 50 on a resource", async () => {
+    const id = await start();
+    const tag = (Tags: Array<{ Key: string; Value: string }>) =>
+      ec2.send(new CreateTagsCommand({ Resources: [id], Tags }));
+    await expect(tag([{ Key: "AWS:owner", Value: "x" }])).rejects.toMatchObject({
+      name: "InvalidParameterValue",
+    });
+    await expect(tag([{ Key: "k", Value: "v".repeat(257) }])).rejects.toMatchObject({
+      name: "InvalidParameterValue",
+    });
+    await tag(Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: "v" })));
+    await expect(tag([{ Key: "one-more", Value: "v" }])).rejects.toMatchObject({ name: "TagLimitExceeded" });
+  });
+
+  it("requires CopyImage's Name", async () => {
+    await expect(
+      ec2.send(
+        new CopyImageCommand({ SourceImageId: "ami-0123456789abcdef0", SourceRegion: "us-east-1" } as never),
+      ),
+    ).rejects.toMatchObject({ name: "MissingParameter" });
   });
 });

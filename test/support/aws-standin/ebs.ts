@@ -123,6 +123,10 @@ function startSnapshot(c: EbsCall): Reply {
   if (input.Timeout !== undefined && (input.Timeout < 10 || input.Timeout > 4320)) {
     throw invalid("Timeout must be between 10 and 4320 minutes");
   }
+  if ((input.Description ?? "").length > 255) throw invalid("Description must be at most 255 characters");
+  if (input.ClientToken !== undefined && (input.ClientToken.length < 1 || input.ClientToken.length > 64)) {
+    throw invalid("ClientToken must be 1 to 64 characters");
+  }
   for (const t of input.Tags ?? []) {
     if (!t.Key || t.Key.startsWith("aws:") || t.Key.length > 127 || (t.Value ?? "").length > 255) {
       throw invalid(`Invalid tag ${t.Key ?? ""}`, "INVALID_TAG");

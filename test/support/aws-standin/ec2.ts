@@ -42,8 +42,27 @@ function structs(p: Params, prefix: string): string[] {
   return out;
 }
 
+/** EC2's tag limits: 50 per resource; keys 1 to 128 characters, not `aws:`; values up to 256. */
+const MAX_TAGS = 50;
+
 function tagsOf(p: Params, prefix: string): Map<string, string> {
-  return new Map(structs(p, prefix).map((s) => [p.get(`${s}.Key`) ?? "", p.get(`${s}.Value`) ?? ""]));
+  const tags = new Map(structs(p, prefix).map((s) => [p.get(`${s}.Key`) ?? "", p.get(`${s}.Value`) ?? ""]));
+  for (const [key, value] of tags) {
+    if (!key || key.length > 128 || value.length > 256)
+      throw new Ec2Error(400, "InvalidParameterValue", `Tag key or value too long or empty: "${key}"`);
+    if (key.toLowerCase().startsWith("aws:"))
+      throw new Ec2Error(
+        400,
+        "InvalidParameterValue",
+        "Tag keys starting with 'aws:' are reserved for internal use",
+      );
+  }
+  return tags;
+}
+
+function checkTagCount(tags: Map<string, string>): void {
+  if (tags.size > MAX_TAGS)
+    throw new Ec2Error(400, "TagLimitExceeded", `The maximum number of tags per resource is ${MAX_TAGS}`);
 }
 
 function tagSpecs(p: Params, resourceType: string): Map<string, string> {
@@ -58,6 +77,7 @@ function tagSpecs(p: Params, resourceType: string): Map<string, string> {
       );
     for (const [k, v] of tagsOf(p, `${s}.Tag`)) tags.set(k, v);
   }
+  checkTagCount(tags);
   return tags;
 }
 
@@ -100,6 +120,20 @@ const required = (p: Params, name: string): string => {
   if (!v) throw new Ec2Error(400, "MissingParameter", `The request must contain the parameter ${name}`);
   return v;
 };
+
+/** An AMI name as RegisterImage and CopyImage check it: well-formed, and not taken in the region. */
+function newImageName(c: Ec2Call, name: string): string {
+  if (!/^[a-zA-Z0-9()[\]./\-_'@ ]{3,128}$/.test(name))
+    throw new Ec2Error(400, "InvalidAMIName.Malformed", `AMI name ${name} is invalid`);
+  const dup = c.state.imagesIn(c.region, c.owner).find((i) => i.name === name);
+  if (dup)
+    throw new Ec2Error(
+      400,
+      "InvalidAMIName.Duplicate",
+      `AMI name ${name} is already in use by AMI ${dup.id}`,
+    );
+  return name;
+}
 
 function snapshotOf(c: Ec2Call, id: string): StoredSnapshot {
   const s = c.state.snapshots.get(id);
@@ -152,16 +186,7 @@ const HANDLERS: Record<string, (c: Ec2Call) => string> = {
 
   RegisterImage(c) {
     const p = c.params;
-    const name = required(p, "Name");
-    if (!/^[a-zA-Z0-9()[\]./\-_'@ ]{3,128}$/.test(name))
-      throw new Ec2Error(400, "InvalidAMIName.Malformed", `AMI name ${name} is invalid`);
-    const dup = c.state.imagesIn(c.region, c.owner).find((i) => i.name === name);
-    if (dup)
-      throw new Ec2Error(
-        400,
-        "InvalidAMIName.Duplicate",
-        `AMI name ${name} is already in use by AMI ${dup.id}`,
-      );
+    const name = newImageName(c, required(p, "Name"));
     const root = required(p, "RootDeviceName");
     const mappings = structs(p, "BlockDeviceMapping");
     const rootMapping = mappings.find((m) => p.get(`${m}.DeviceName`) === root);
@@ -243,6 +268,8 @@ const HANDLERS: Record<string, (c: Ec2Call) => string> = {
       throw new Ec2Error(400, "MissingParameter", "The request must contain the parameter resourceIdSet");
     const tags = tagsOf(c.params, "Tag");
     const targets = ids.map((id) => (id.startsWith("ami-") ? imageOf(c, id) : snapshotOf(c, id)));
+    // All or nothing, as EC2: no resource is tagged when one would exceed the limit.
+    for (const t of targets) checkTagCount(new Map([...t.tags, ...tags]));
     for (const t of targets) for (const [k, v] of tags) t.tags.set(k, v);
     return ok;
   },
@@ -251,20 +278,15 @@ const HANDLERS: Record<string, (c: Ec2Call) => string> = {
     const p = c.params;
     const sourceRegion = required(p, "SourceRegion");
     const sourceId = required(p, "SourceImageId");
+    // CopyImage requires Name: a copy does not default to its source's name.
+    const requestedName = required(p, "Name");
     const source = imageOf({ ...c, region: sourceRegion }, sourceId);
     if (source.state !== "available")
       throw new Ec2Error(400, "IncorrectState", `Image ${sourceId} is not available`);
     const token = p.get("ClientToken") ?? undefined;
     const again = token && c.state.imagesIn(c.region, c.owner).find((i) => i.copyToken === token);
     if (again) return `<imageId>${again.id}</imageId>`;
-    const name = p.get("Name") ?? source.name;
-    const dup = c.state.imagesIn(c.region, c.owner).find((i) => i.name === name);
-    if (dup)
-      throw new Ec2Error(
-        400,
-        "InvalidAMIName.Duplicate",
-        `AMI name ${name} is already in use by AMI ${dup.id}`,
-      );
+    const name = newImageName(c, requestedName);
     const srcSnap = c.state.snapshots.get(source.snapshotId)!;
     const snap: StoredSnapshot = {
       ...srcSnap,
