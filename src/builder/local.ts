@@ -1,9 +1,8 @@
 // `bib build` on one machine: the ImageBuild (plus the ConfigMaps and Secrets it references, as
 // extra documents of the same file) becomes the same workspace layout the build Pod has
 // (bib/plan, bib/secrets, bib/configmaps, workspace), then every step runs in order.
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { parseAllDocuments } from "yaml";
 import type { FieldError } from "../api/validate.js";
 import { resolvePlan, type BuildPlan } from "../plan/plan.js";
 import { writePlanDir, writeSecretFile } from "./plan-dir.js";
@@ -15,42 +14,6 @@ export interface ManifestSet {
   };
   configMaps: Map<string, Record<string, string>>;
   secrets: Map<string, Record<string, Buffer>>;
-}
-
-interface K8sDoc {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
-  spec?: unknown;
-  data?: Record<string, string>;
-  stringData?: Record<string, string>;
-}
-
-/** Splits a multi-document YAML file into the ImageBuild and the objects it may reference. */
-export function parseManifests(text: string, source = "input"): ManifestSet {
-  let imageBuild: ManifestSet["imageBuild"] | undefined;
-  const configMaps = new Map<string, Record<string, string>>();
-  const secrets = new Map<string, Record<string, Buffer>>();
-  for (const doc of parseAllDocuments(text)) {
-    if (doc.errors.length > 0) throw new Error(`${source}: ${doc.errors[0]!.message}`);
-    const obj = doc.toJS() as K8sDoc | null;
-    if (!obj) continue;
-    const name = obj.metadata?.name;
-    if (!name) throw new Error(`${source}: a ${obj.kind ?? "document"} has no metadata.name`);
-    if (obj.kind === "ImageBuild") {
-      if (imageBuild) throw new Error(`${source}: more than one ImageBuild; pass one per build`);
-      imageBuild = { metadata: { ...obj.metadata, name }, spec: obj.spec };
-    } else if (obj.kind === "ConfigMap") {
-      configMaps.set(name, { ...obj.data });
-    } else if (obj.kind === "Secret") {
-      const data: Record<string, Buffer> = {};
-      for (const [k, v] of Object.entries(obj.data ?? {})) data[k] = Buffer.from(v, "base64");
-      for (const [k, v] of Object.entries(obj.stringData ?? {})) data[k] = Buffer.from(v, "utf8");
-      secrets.set(name, data);
-    }
-  }
-  if (!imageBuild) throw new Error(`${source}: no ImageBuild document`);
-  return { imageBuild, configMaps, secrets };
 }
 
 export type LocalPlan = { ok: true; plan: BuildPlan } | { ok: false; errors: FieldError[] };
@@ -117,9 +80,4 @@ export async function prepareLayout(
     for (const [key, value] of Object.entries(data)) await writeFile(path.join(dir, key), value);
   }
   await mkdir(layout.workspace, { recursive: true });
-}
-
-export async function readManifests(files: readonly string[]): Promise<ManifestSet> {
-  const texts = await Promise.all(files.map(async (f) => `${await readFile(f, "utf8")}\n---\n`));
-  return parseManifests(texts.join(""), files.join(", "));
 }

@@ -6,6 +6,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { LineCounter, parseAllDocuments } from "yaml";
 import { API_VERSION, KIND } from "../api/constants.js";
+import type { ManifestSet } from "../builder/local.js";
 
 /** Where a document came from, for messages: `examples/x.yaml:12`. */
 export interface Source {
@@ -251,4 +252,27 @@ export function findConfigMap(m: Manifests, namespace: string, name: string): Co
 /** The Secret a `*SecretRef` of an ImageBuild in `namespace` names, from the same inputs. */
 export function findSecret(m: Manifests, namespace: string, name: string): SecretManifest | undefined {
   return m.secrets.find((s) => s.namespace === namespace && s.name === name);
+}
+
+/**
+ * What `bib build` takes from the inputs: exactly one ImageBuild, and the ConfigMaps and Secrets of
+ * its namespace. A document that is not what its kind promises stops the build before it starts.
+ */
+export function buildInputs(m: Manifests, source: string): ManifestSet {
+  if (m.problems.length > 0) {
+    throw new Error(m.problems.map((p) => `${p.source.file}: ${p.name}: ${p.path}: ${p.message}`).join("\n"));
+  }
+  if (m.imageBuilds.length === 0) throw new Error(`${source}: no ImageBuild document`);
+  if (m.imageBuilds.length > 1) throw new Error(`${source}: more than one ImageBuild; pass one per build`);
+  const ib = m.imageBuilds[0]!;
+  const inNamespace = <T extends { namespace: string }>(objects: T[]) =>
+    objects.filter((o) => o.namespace === ib.namespace);
+  return {
+    imageBuild: {
+      metadata: { ...ib.metadata, name: ib.metadata.name!, namespace: ib.namespace },
+      spec: ib.spec,
+    },
+    configMaps: new Map(inNamespace(m.configMaps).map((c) => [c.name, c.data])),
+    secrets: new Map(inNamespace(m.secrets).map((s) => [s.name, s.data])),
+  };
 }

@@ -4,14 +4,12 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { PLAN_FILE } from "../../src/api/constants.js";
-import {
-  localLayout,
-  localPlan,
-  missingReferences,
-  parseManifests,
-  prepareLayout,
-} from "../../src/builder/local.js";
+import { localLayout, localPlan, missingReferences, prepareLayout } from "../../src/builder/local.js";
+import { buildInputs, parseManifests as parseDocuments } from "../../src/cli/manifests.js";
 import { readPlanDir } from "../../src/builder/plan-dir.js";
+
+/** What `bib build -f in.yaml` hands the builder. */
+const parseManifests = (text: string) => buildInputs(parseDocuments(text, "in.yaml"), "in.yaml");
 
 let dir: string;
 beforeAll(async () => {

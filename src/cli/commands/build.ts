@@ -2,9 +2,10 @@
 // the artifacts table at the end. Exit 2: invalid spec; 1: a stage failed; 130/143: interrupted.
 import path from "node:path";
 import type { Command } from "commander";
-import { localPlan, readManifests } from "../../builder/local.js";
+import { localPlan } from "../../builder/local.js";
 import { defaultCacheDir, runLocalBuild } from "../../builder/local-run.js";
 import { timingTable } from "../../builder/runner.js";
+import { buildInputs, loadManifests } from "../manifests.js";
 import { ProgressDisplay } from "../progress.js";
 import { table } from "./publish.js";
 
@@ -43,7 +44,7 @@ function interruptHandling(): { signal: AbortSignal; exitCode(): number | undefi
 }
 
 async function build(flags: BuildFlags): Promise<number> {
-  const manifests = await readManifests(flags.file);
+  const manifests = buildInputs(await loadManifests(flags.file), flags.file.join(", "));
   const resolved = localPlan(manifests);
   if (!resolved.ok) {
     for (const e of resolved.errors) console.error(`${e.path}: ${e.message}`);
