@@ -1,6 +1,7 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderDocuments } from "../../src/cli/commands/render.js";
+import { parseAllDocuments } from "yaml";
+import { documentsYaml, renderDocuments } from "../../src/cli/commands/render.js";
 import { parseManifests } from "../../src/cli/manifests.js";
 
 const manifest = `
@@ -36,6 +37,17 @@ describe("bib render", () => {
       "aws.AWS_SECRET_ACCESS_KEY": "<redacted>",
     });
     expect((docs[3]!.status as { phase: string }).phase).toBe("Pending");
+  });
+
+  it("prints YAML without anchors or aliases, which reads back as the same documents", () => {
+    const docs = renderDocuments(manifests, {
+      builderImage: "registry.test/builder:1",
+      status: true,
+      showSecrets: false,
+    });
+    const text = documentsYaml(docs);
+    expect(text).not.toMatch(/[&*]a\d+\b/);
+    expect(parseAllDocuments(text).map((d) => d.toJS() as unknown)).toEqual(docs);
   });
 
   it("shows the values only when asked", () => {

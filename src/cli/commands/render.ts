@@ -31,6 +31,14 @@ function redact(child: KubeObject): KubeObject {
   return { ...child, data: Object.fromEntries(Object.keys(data).map((k) => [k, "<redacted>"])) };
 }
 
+/**
+ * Multi-document YAML. Objects the renderer shares (a Job's labels and its Pod template's) are
+ * written out each time: YAML anchors and aliases would be valid, but read badly and trip some tools.
+ */
+export function documentsYaml(documents: readonly unknown[]): string {
+  return documents.map((d) => stringify(d, { lineWidth: 0, aliasDuplicateObjects: false })).join("---\n");
+}
+
 export function renderDocuments(
   manifests: Manifests,
   options: Omit<RenderOptions, "file" | "output">,
@@ -88,7 +96,7 @@ export function registerRender(program: Command): void {
           `${JSON.stringify({ apiVersion: "v1", kind: "List", items: documents }, null, 2)}\n`,
         );
       } else {
-        process.stdout.write(documents.map((d) => stringify(d, { lineWidth: 0 })).join("---\n"));
+        process.stdout.write(documentsYaml(documents));
       }
     });
 }
