@@ -211,6 +211,9 @@ const provisionerSchema = exactlyOneOf(
   ["ansible", "shell"],
 ).describe("One provisioning step, run inside the image root: exactly one of ansible, shell.");
 
+/** EC2 allows 50 tags per resource; bib adds up to 4 (Name, build id, ImageBuild, source sha256). */
+export const MAX_AWS_TAGS = 46;
+
 export const FORMATS = ["qcow2", "raw", "vmdk", "vhd", "tgz"] as const;
 export type Format = (typeof FORMATS)[number];
 
@@ -335,9 +338,40 @@ const publishSchema = z.strictObject({
         .describe("AWS accounts given launch permission.")
         .default([]),
       public: z.boolean().describe("Make the AMI public.").default(false),
+      // As tight as the strictest API that takes them: StartSnapshot (keys up to 127, values up to
+      // 255 characters) and EC2 (no aws: prefix, 50 per resource, of which bib's own take up to 4).
       tags: z
-        .record(z.string().min(1).max(128), z.string().max(256))
-        .describe("Tags for the AMI and its snapshots.")
+        .record(z.string(), z.string().max(255))
+        // Reported on the map, where the API server's CEL rule reports it too.
+        .superRefine((tags, ctx) => {
+          const keys = Object.keys(tags);
+          if (keys.length > MAX_AWS_TAGS) {
+            ctx.addIssue({
+              code: "custom",
+              message: `must have at most ${MAX_AWS_TAGS} tags, has ${keys.length}`,
+            });
+          }
+          for (const key of keys) {
+            if (key.length < 1 || key.length > 127) {
+              ctx.addIssue({ code: "custom", message: `tag key "${key}" must be 1 to 127 characters` });
+            } else if (/^aws:/i.test(key)) {
+              ctx.addIssue({
+                code: "custom",
+                message: `tag key "${key}" must not start with aws: (reserved by AWS)`,
+              });
+            }
+          }
+        })
+        .meta({
+          maxProperties: MAX_AWS_TAGS,
+          ...cel({
+            rule: "self.all(k, size(k) >= 1 && size(k) <= 127 && !k.matches('^[aA][wW][sS]:'))",
+            message: "tag keys must be 1 to 127 characters and must not start with aws:",
+          }),
+        })
+        .describe(
+          "Tags for the AMI and its snapshots (at most 46; keys up to 127 characters, values up to 255).",
+        )
         .default({}),
       credentialsSecretRef: credentialsSecretRef
         .describe(

@@ -111,4 +111,23 @@ describe("the CRD and the zod schema", () => {
       { numRuns: 500 },
     );
   });
+
+  it("refuse AWS tags AWS would refuse at publish time, at the same path", () => {
+    const withTags = (tags: Record<string, string>) => ({
+      base: { image: "debian:bookworm" },
+      formats: ["raw"],
+      publish: { aws: { region: "us-east-1", name: "golden-{{.Timestamp}}", tags } },
+    });
+    const many = Object.fromEntries(Array.from({ length: 47 }, (_, i) => [`t${i}`, "v"]));
+    for (const tags of [many, { ["k".repeat(128)]: "v" }, { "AWS:team": "x" }, { team: "v".repeat(256) }]) {
+      const zod = validateSpec(withTags(tags));
+      expect(zod.ok).toBe(false);
+      const crdPaths = validateCrd(object(withTags(tags))).map((e) => e.path);
+      expect(crdPaths.length).toBeGreaterThan(0);
+      if (!zod.ok) expect(crdPaths.every((p) => p.startsWith("spec.publish.aws.tags"))).toBe(true);
+    }
+    const fortySix = Object.fromEntries(Object.entries(many).slice(0, 46));
+    expect(validateSpec(withTags(fortySix)).ok).toBe(true);
+    expect(validateCrd(object(withTags(fortySix)))).toEqual([]);
+  });
 });

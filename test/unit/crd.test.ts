@@ -254,7 +254,7 @@ describe("imageBuildCrd", () => {
     );
   });
 
-  it("keeps the CEL rules: exactly-one-of choices, unique formats, the spec's cross-field rules", () => {
+  it("keeps the CEL rules: exactly-one-of choices, unique formats and names, AWS tag keys, the spec's cross-field rules", () => {
     const ruled = nodes(root)
       .filter((n) => n.schema["x-kubernetes-validations"])
       .map((n) => n.path);
@@ -265,6 +265,7 @@ describe("imageBuildCrd", () => {
       ".spec.provisioners[]",
       ".spec.provisioners[].ansible",
       ".spec.formats",
+      ".spec.publish.aws.tags",
     ]);
   });
 
