@@ -1,6 +1,6 @@
-// Reads what `bib build --output DIR` left behind (DIR/build.json, see DEVELOPERS.md "Local
-// output"), for `bib publish --from DIR` and `bib cleanup --from DIR`.
-import { readFile } from "node:fs/promises";
+// What `bib build --output DIR` leaves behind (DIR/build.json, see DEVELOPERS.md "Local output"):
+// written by the local build and by `bib publish --from DIR`, read by publish and `bib cleanup`.
+import { readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { FORMATS, buildResultSchema } from "../api/schema.js";
@@ -58,4 +58,12 @@ export async function readBuildOutput(dir: string): Promise<BuildOutput> {
     throw new Error(`${file}: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+/** Writes DIR/build.json whole or not at all: a reader never sees half a file. */
+export async function writeBuildOutput(dir: string, output: BuildOutput): Promise<void> {
+  const file = path.join(dir, BUILD_OUTPUT_FILE);
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify(output, null, 2)}\n`);
+  await rename(temp, file);
 }

@@ -5,7 +5,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { publishAll } from "../../publish/index.js";
 import { atomicCopy } from "../../publish/volume.js";
-import { BUILD_OUTPUT_FILE, type BuildOutput } from "../../publish/build-output.js";
+import { writeBuildOutput, type BuildOutput } from "../../publish/build-output.js";
 import type { Artifact } from "../artifact.js";
 import type { RunnerStep } from "../runner.js";
 import { workspacePaths, type StageContext } from "../stage.js";
@@ -89,9 +89,7 @@ export function localPublishStep(outputDir: string, onDone?: (output: BuildOutpu
           })),
           result,
         };
-        const file = path.join(outputDir, BUILD_OUTPUT_FILE);
-        await writeFile(`${file}.partial`, `${JSON.stringify(output, null, 2)}\n`);
-        await rename(`${file}.partial`, file);
+        await writeBuildOutput(outputDir, output);
         onDone?.(output);
       } catch (error) {
         // A failed publish leaves no artifact in the output that looks finished.

@@ -2,7 +2,7 @@
 // to the targets of the ImageBuild's spec.publish, and records the result in DIR/build.json (so
 // that `bib cleanup --from DIR` knows what to delete). Secrets come from Secret documents in the
 // -f files; without a credentialsSecretRef the AWS SDK's default chain is used.
-import { chmod, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
@@ -14,6 +14,7 @@ import {
   artifactsOf,
   BUILD_OUTPUT_FILE,
   readBuildOutput,
+  writeBuildOutput,
   type BuildOutput,
 } from "../../publish/build-output.js";
 import { publishAll } from "../../publish/index.js";
@@ -171,16 +172,6 @@ export function cliLogger(verbose: boolean): Logger {
   return pino({ level: verbose ? "info" : "warn", base: undefined }, pino.destination(2));
 }
 
-/** Records what was published in DIR/build.json (written whole, then renamed). */
-export async function recordResult(dir: string, result: BuildResult): Promise<void> {
-  const file = path.join(dir, BUILD_OUTPUT_FILE);
-  const json = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
-  json.result = result;
-  const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(json, null, 2)}\n`);
-  await rename(temp, file);
-}
-
 interface PublishOptions {
   file: string[];
   from: string;
@@ -208,7 +199,7 @@ export async function publishCommand(opts: PublishOptions): Promise<BuildResult>
       },
       { location: "file" },
     );
-    await recordResult(opts.from, result);
+    await writeBuildOutput(opts.from, { ...output, result });
     return result;
   } finally {
     process.removeListener("SIGINT", onSignal);
