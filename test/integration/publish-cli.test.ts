@@ -207,6 +207,26 @@ describe("bib publish / bib cleanup", () => {
   );
 
   it(
+    "SIGTERMed in the middle of the upload, stops and removes its secrets directory itself",
+    { timeout: 90_000 },
+    async () => {
+      const out = path.join(dir, "out");
+      let pid = 0;
+      standin.faults.onPut(standin.state.stats.putBlocks + 4, () => process.kill(pid, "SIGTERM"));
+      const stopped = await bib(
+        ["publish", "-f", path.join(dir, "ib.yaml"), "--from", out],
+        (p) => (pid = p),
+      );
+      standin.faults.clear();
+      expect(stopped.code).not.toBe(0);
+      expect((await readdir(os.tmpdir())).filter((n) => n.startsWith(`bib-secrets-${pid}-`))).toEqual([]);
+      // The interrupted upload's pending snapshot stays for the next run to resume; this file's
+      // next test starts from none.
+      for (const [id, s] of standin.state.snapshots)
+        if (s.state === "pending") standin.state.snapshots.delete(id);
+    },
+  );
+  it(
     "SIGKILLed in the middle of the upload, a rerun ends with exactly one AMI and no pending snapshot",
     { timeout: 90_000 },
     async () => {

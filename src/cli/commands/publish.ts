@@ -184,7 +184,8 @@ export async function publishCommand(opts: PublishOptions): Promise<BuildResult>
   const secrets = await materializeSecrets(plan, manifests);
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error("interrupted"));
-  process.once("SIGINT", onSignal);
+  // SIGTERM too, as build and stage handle it: the secrets directory must not outlive the command.
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, onSignal);
   try {
     const result = await publishAll(
       {
@@ -202,7 +203,7 @@ export async function publishCommand(opts: PublishOptions): Promise<BuildResult>
     await writeBuildOutput(opts.from, { ...output, result });
     return result;
   } finally {
-    process.removeListener("SIGINT", onSignal);
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.removeListener(sig, onSignal);
     await secrets.dispose();
   }
 }
