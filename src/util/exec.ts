@@ -9,7 +9,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Called with each chunk of stdout+stderr, e.g. to parse progress or to stream a log. */
   onOutput?: (chunk: string) => void;
-  /** Keep stdout in the result (default); off for programs that print a lot. */
+  /**
+   * Keep stdout and stderr in the result (default); off for programs that print a lot (apt,
+   * Ansible, QEMU), whose output goes to onOutput and whose tail is kept for the error anyway.
+   */
   captureStdout?: boolean;
   /**
    * Run in a new process group and, on abort, signal the whole group (SIGTERM, then SIGKILL after
@@ -87,7 +90,7 @@ export function run(command: string, args: readonly string[], options: RunOption
       remember(chunk);
     });
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
+      if (capture) stderr += chunk;
       remember(chunk);
     });
     child.on("error", (error) =>
