@@ -1,13 +1,12 @@
 // A tarball base: downloaded (http, https or file://) into the workspace, its sha256 checked
 // BEFORE anything is extracted, then unpacked with owners, modes and extended attributes kept.
-import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
-import { Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { run } from "../../util/exec.js";
+import { writeHashed } from "../disk/sha256.js";
 
 export interface DownloadProgress {
   (done: number, total: number): void;
@@ -34,18 +33,12 @@ export async function download(
   options: { signal?: AbortSignal; onProgress?: DownloadProgress } = {},
 ): Promise<string> {
   const { stream, total } = await openSource(url, options.signal);
-  const hash = createHash("sha256");
-  let done = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, callback) {
-      hash.update(chunk);
-      done += chunk.length;
-      options.onProgress?.(done, total);
-      callback(null, chunk);
-    },
+  const onBytes = (done: number) => options.onProgress?.(done, total);
+  const written = await writeHashed(stream, dest, {
+    onBytes,
+    ...(options.signal ? { signal: options.signal } : {}),
   });
-  await pipeline(stream, meter, createWriteStream(dest), options.signal ? { signal: options.signal } : {});
-  return hash.digest("hex");
+  return written.sha256;
 }
 
 export function checksumError(expected: string, actual: string): Error | undefined {

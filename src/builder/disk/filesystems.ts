@@ -74,9 +74,13 @@ export async function writeEsp(
 /** Space and inodes the tree takes, without crossing into other filesystems mounted inside it. */
 export async function treeUsage(tree: string, signal?: AbortSignal): Promise<TreeUsage> {
   const first = (out: string) => Number(out.trim().split(/\s+/)[0]);
-  const bytes = first((await run("du", ["-s", "-x", "-B1", tree], { signal })).stdout);
-  const inodes = first((await run("du", ["-s", "-x", "--inodes", tree], { signal })).stdout);
-  return { bytes, inodes };
+  // Two walks at once: the second mostly reads what the first just brought into the dentry cache.
+  const [bytes, inodes] = await Promise.all(
+    [["-B1"], ["--inodes"]].map(async (unit) =>
+      first((await run("du", ["-s", "-x", ...unit, tree], { signal })).stdout),
+    ),
+  );
+  return { bytes: bytes!, inodes: inodes! };
 }
 
 /** GRUB for BIOS: boot.img into the MBR code area, core.img into the BIOS boot partition. */

@@ -1,5 +1,8 @@
 import { createHash, type Hash } from "node:crypto";
+import { createWriteStream } from "node:fs";
 import { open } from "node:fs/promises";
+import { Transform, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 
 const CHUNK = 8 * 2 ** 20;
 
@@ -36,4 +39,24 @@ export async function sha256State(file: string, options: HashOptions = {}): Prom
     await handle.close();
   }
   return hash;
+}
+
+/** Copies a stream into `dest`, hashing and counting the bytes on their way: no second read to checksum. */
+export async function writeHashed(
+  source: Readable,
+  dest: string,
+  options: HashOptions = {},
+): Promise<{ size: number; sha256: string }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      options.onBytes?.(size);
+      callback(null, chunk);
+    },
+  });
+  await pipeline(source, meter, createWriteStream(dest), options.signal ? { signal: options.signal } : {});
+  return { size, sha256: hash.digest("hex") };
 }

@@ -1,16 +1,19 @@
 // The root tree as a reproducible tarball: the same tree and timestamp give the same bytes.
-import { run } from "../../util/exec.js";
+import { spawn } from "node:child_process";
+import { CommandError } from "../../util/exec.js";
+import { writeHashed } from "./sha256.js";
 
 /**
- * GNU tar options for a reproducible archive: names sorted, owners numeric (the build machine's
- * passwd is irrelevant), xattrs (file capabilities) and ACLs kept, mtimes clamped to the build's
- * timestamp, and atime/ctime dropped from the pax headers that --xattrs turns on. gzip -n leaves
- * the name and time out of the gzip header.
+ * GNU tar options for a reproducible archive written to stdout: names sorted, owners numeric (the
+ * build machine's passwd is irrelevant), xattrs (file capabilities) and ACLs kept, mtimes clamped
+ * to the build's timestamp, and atime/ctime dropped from the pax headers that --xattrs turns on.
+ * pigz compresses on every core into a gzip stream whose bytes do not depend on the thread count;
+ * -n leaves the name and time out of the gzip header.
  */
-export function tarArgs(tree: string, output: string, timestamp: number): string[] {
+export function tarArgs(tree: string, timestamp: number): string[] {
   return [
     "--create",
-    `--file=${output}`,
+    "--file=-",
     `--directory=${tree}`,
     "--format=posix",
     "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime",
@@ -22,11 +25,33 @@ export function tarArgs(tree: string, output: string, timestamp: number): string
     `--mtime=@${timestamp}`,
     "--clamp-mtime",
     "--one-file-system",
-    "--use-compress-program=gzip -n",
+    "--use-compress-program=pigz -n",
     ".",
   ];
 }
 
-export async function writeTarball(tree: string, output: string, timestamp: number, signal?: AbortSignal) {
-  await run("tar", tarArgs(tree, output, timestamp), { signal, captureStdout: false });
+/** Writes the tarball and hashes its bytes on their way to the file: no second read to checksum it. */
+export async function writeTarball(
+  tree: string,
+  output: string,
+  timestamp: number,
+  signal?: AbortSignal,
+): Promise<{ size: number; sha256: string }> {
+  const child = spawn("tar", tarArgs(tree, timestamp), { stdio: ["ignore", "pipe", "pipe"], signal });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-8192)));
+  const exited = new Promise<void>((resolve, reject) => {
+    child.on("error", (error) =>
+      reject(new CommandError("tar", null, null, error.message, { cause: error })),
+    );
+    child.on("close", (code, sig) =>
+      code === 0 ? resolve() : reject(new CommandError("tar", code, sig, stderr.trim())),
+    );
+  });
+  const written = writeHashed(child.stdout, output, signal ? { signal } : {});
+  // Both must settle: a failed tar ends its stdout early, which alone would look like success.
+  const [wrote, ran] = await Promise.allSettled([written, exited]);
+  if (ran.status === "rejected") throw ran.reason;
+  if (wrote.status === "rejected") throw wrote.reason;
+  return wrote.value;
 }

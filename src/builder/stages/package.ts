@@ -122,45 +122,70 @@ function hasher(ctx: StageContext, raw: string) {
   };
 }
 
+/** Settles every job before returning (none still writes a partial file), then fails with the first error. */
+async function allOrFirstError<T>(jobs: Array<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(jobs);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
+/** The raw disk, then every other disk format converted from it at once, each hashed when written. */
+async function diskArtifacts(
+  ctx: StageContext,
+  formats: ReadonlyArray<DiskFormat | "raw">,
+  partial: (format: Format) => string,
+  finalPath: (format: Format) => string,
+): Promise<Artifact[]> {
+  const { plan } = ctx;
+  const raw = partial("raw");
+  await buildRawDisk(ctx, raw);
+  const bytes = diskLayout(plan.disk.sizeBytes, plan.disk.bootMode).diskBytes;
+  const describeArtifact = hasher(ctx, raw);
+  return allOrFirstError(
+    formats.map(async (format) => {
+      if (format !== "raw") {
+        await timed(ctx, `converted to ${format}`, () =>
+          convertRaw(raw, partial(format), format, {
+            progress: ctx.progress,
+            task: `convert ${format}`,
+            bytes,
+            signal: ctx.signal,
+          }),
+        );
+      }
+      return timed(ctx, `hashed ${format}`, () =>
+        describeArtifact(format, partial(format), finalPath(format)),
+      );
+    }),
+  );
+}
+
+/**
+ * The disk chain (mkfs, then the conversions) and the tarball read the same tree and run at the
+ * same time: mkfs.ext4 and qemu-img mostly wait on the disk while pigz keeps the cores busy.
+ */
 async function packageAll(ctx: StageContext, partials: Map<Format, string>): Promise<Artifact[]> {
   const { plan } = ctx;
   const { rootfs, artifacts } = workspacePaths(ctx.workspace);
   const partial = (format: Format) => path.join(artifacts, partialFileName(plan.buildName, format));
+  const finalPath = (format: Format) => path.join(artifacts, artifactFileName(plan.buildName, format));
   const diskFormats = plan.formats.filter((f): f is DiskFormat | "raw" => f !== "tgz");
+  if (diskFormats.length > 0) partials.set("raw", partial("raw"));
+  for (const format of plan.formats) partials.set(format, partial(format));
 
-  if (diskFormats.length > 0) {
-    const raw = partial("raw");
-    partials.set("raw", raw);
-    await buildRawDisk(ctx, raw);
-    const bytes = diskLayout(plan.disk.sizeBytes, plan.disk.bootMode).diskBytes;
-    for (const format of diskFormats) {
-      if (format === "raw") continue;
-      partials.set(format, partial(format));
-      await timed(ctx, `converted to ${format}`, () =>
-        convertRaw(raw, partial(format), format, {
-          progress: ctx.progress,
-          task: `convert ${format}`,
-          bytes,
-          signal: ctx.signal,
-        }),
-      );
-    }
-  }
+  const jobs: Array<Promise<Artifact[]>> = [];
+  if (diskFormats.length > 0) jobs.push(diskArtifacts(ctx, diskFormats, partial, finalPath));
   if (plan.formats.includes("tgz")) {
-    partials.set("tgz", partial("tgz"));
-    await timed(ctx, "tarball written", () =>
-      writeTarball(rootfs, partial("tgz"), ctx.timestamp, ctx.signal),
+    jobs.push(
+      timed(ctx, "tarball written and hashed", async () => {
+        const { size, sha256 } = await writeTarball(rootfs, partial("tgz"), ctx.timestamp, ctx.signal);
+        return [{ format: "tgz" as const, path: finalPath("tgz"), size, sha256 }];
+      }),
     );
   }
-
-  const result: Artifact[] = [];
-  const describeArtifact = hasher(ctx, partial("raw"));
-  for (const format of plan.formats) {
-    const finalPath = path.join(artifacts, artifactFileName(plan.buildName, format));
-    result.push(
-      await timed(ctx, `hashed ${format}`, () => describeArtifact(format, partial(format), finalPath)),
-    );
-  }
+  const byFormat = new Map((await allOrFirstError(jobs)).flat().map((a) => [a.format, a]));
+  const result = plan.formats.map((format) => byFormat.get(format)!);
   for (const artifact of result) {
     await rename(partial(artifact.format), artifact.path);
     partials.delete(artifact.format);
