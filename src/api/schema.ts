@@ -551,7 +551,7 @@ export const imageBuildSpecSchema = z
 export type ImageBuildSpecInput = z.input<typeof imageBuildSpecSchema>;
 export type ImageBuildSpec = z.output<typeof imageBuildSpecSchema>;
 
-const artifactSchema = z.object({
+export const artifactSchema = z.object({
   format: z.enum(FORMATS),
   size: z.int().min(0),
   sha256: z.string(),
@@ -559,7 +559,7 @@ const artifactSchema = z.object({
   /** Set in status: the build that produced it (status keeps earlier builds' outputs for cleanup). */
   buildId: z.string().optional(),
 });
-const imageSchema = z.object({
+export const imageSchema = z.object({
   provider: z.string(),
   buildId: z.string().optional(),
   region: z.string().optional(),

@@ -2,7 +2,8 @@
 // gone, from what status recorded. Pure: the sync hook turns the state into status and children.
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { PHASE, type Stage } from "../api/constants.js";
-import { buildResultSchema, type BuildResult, type ImageBuildStatus } from "../api/schema.js";
+import { buildResultSchema, type BuildResult } from "../api/schema.js";
+import type { RecordedStatus } from "../api/status-entries.js";
 import {
   jobOutcome,
   podFailure,
@@ -28,18 +29,18 @@ export const RESULT_GRACE_SECONDS = 300;
 export interface ObservedBuild {
   job: V1Job | undefined;
   pods: V1Pod[];
-  previous: ImageBuildStatus;
+  previous: RecordedStatus;
   buildId: string;
   timeoutSeconds: number;
   mainContainer: string;
   now: Date;
 }
 
-export function isFinished(status: ImageBuildStatus, buildId: string): boolean {
+export function isFinished(status: RecordedStatus, buildId: string): boolean {
   return status.buildId === buildId && (status.phase === PHASE.Succeeded || status.phase === PHASE.Failed);
 }
 
-function wasStarted(status: ImageBuildStatus, buildId: string): boolean {
+function wasStarted(status: RecordedStatus, buildId: string): boolean {
   return status.buildId === buildId && status.phase === PHASE.Building;
 }
 

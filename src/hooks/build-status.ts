@@ -1,6 +1,7 @@
 // BuildState -> ImageBuild status (phase, stage, message, conditions). Pure.
 import { CONDITION, PHASE, STAGES, type Phase, type Stage } from "../api/constants.js";
-import type { BuildResult, ImageBuildStatus, StatusArtifact, StatusImage } from "../api/schema.js";
+import type { BuildResult } from "../api/schema.js";
+import { readArtifacts, readImages, type ReadEntry, type RecordedStatus } from "../api/status-entries.js";
 import type { BuildPlan } from "../plan/plan.js";
 import type { BuildState } from "./build-state.js";
 import type { ConditionInput } from "./conditions.js";
@@ -159,20 +160,32 @@ function summary(result: BuildResult): string {
   return `built ${plural(result.artifacts.length, "artifact")} and ${plural(result.images.length, "image")}${first ? `; first: ${first}` : ""}`;
 }
 
-/** This build's outputs first, then earlier builds' (kept so that cleanup on Delete finds them). */
+/**
+ * This build's outputs first, then earlier builds' (kept so that cleanup on Delete finds them), then
+ * the entries this version cannot read, verbatim: they may name published images, and a result this
+ * version parsed never holds them.
+ */
 export function mergeOutputs(
   buildId: string,
   result: BuildResult | undefined,
-  previous: ImageBuildStatus,
-): { artifacts: StatusArtifact[]; images: StatusImage[] } {
+  previous: RecordedStatus,
+): { artifacts: unknown[]; images: unknown[] } {
   // Entries written before outputs carried their own buildId belong to the build status names.
   const ownerOf = (e: { buildId?: string | undefined }) => e.buildId ?? previous.buildId;
-  const merge = <T extends { buildId?: string | undefined }>(recorded: T[] = [], own: T[] | undefined) => [
-    ...(own ? own.map((e) => ({ ...e, buildId })) : recorded.filter((e) => ownerOf(e) === buildId)),
-    ...recorded.filter((e) => ownerOf(e) !== buildId).map((e) => ({ ...e, buildId: ownerOf(e)! })),
-  ];
+  // Readable entries are written back as they were (fields a newer version added included).
+  const merge = <T extends { buildId?: string | undefined }>(
+    recorded: Array<ReadEntry<T>>,
+    own: T[] | undefined,
+  ) => {
+    const read = recorded.flatMap((e) => (e.value ? [{ ...(e.raw as T), buildId: ownerOf(e.value) }] : []));
+    return [
+      ...(own ? own.map((e) => ({ ...e, buildId })) : read.filter((e) => e.buildId === buildId)),
+      ...read.filter((e) => e.buildId !== buildId),
+      ...recorded.filter((e) => !e.value).map((e) => e.raw),
+    ];
+  };
   return {
-    artifacts: merge(previous.artifacts, result?.artifacts),
-    images: merge(previous.images, result?.images),
+    artifacts: merge(readArtifacts(previous.artifacts), result?.artifacts),
+    images: merge(readImages(previous.images), result?.images),
   };
 }

@@ -3,7 +3,7 @@
 // observed Job shows that cleanup succeeded.
 import type { V1Job, V1Secret } from "@kubernetes/client-node";
 import { COMPONENT_CLEANUP, PHASE } from "../api/constants.js";
-import type { ImageBuildStatus, StatusArtifact, StatusImage } from "../api/schema.js";
+import { cleanupPlan } from "../api/status-entries.js";
 import { describeErrors } from "../api/validate.js";
 import { childName } from "../plan/names.js";
 import { CLEANUP_FILE, newConfigMap } from "./children/configmap.js";
@@ -23,19 +23,6 @@ import { resolveBuild, type Resolver } from "./resolve.js";
 import { compactStatus, previousStatus, secretLookup, type HookOptions } from "./sync.js";
 import type { KubeObject, SyncRequest, SyncResponse } from "./types.js";
 
-export interface CleanupTargets {
-  artifacts: StatusArtifact[];
-  images: StatusImage[];
-}
-
-/** What outlives the ImageBuild: images and objects in external stores (not files on its volume). */
-export function cleanupTargets(status: ImageBuildStatus): CleanupTargets {
-  return {
-    artifacts: (status.artifacts ?? []).filter((a) => /^(s3|oci):\/\//.test(a.location)),
-    images: status.images ?? [],
-  };
-}
-
 function deletionPolicy(spec: unknown): string {
   const value = (spec as { deletionPolicy?: unknown } | undefined)?.deletionPolicy;
   return value === "Delete" ? "Delete" : "Retain";
@@ -50,8 +37,13 @@ export function finalize(
   const previous = previousStatus(req.parent);
   const { observedGeneration: _og, ...kept } = previous;
   const deleting = (message: string) => compactStatus({ ...kept, phase: PHASE.Deleting, message });
-  const targets = cleanupTargets(previous);
+  const { targets, unidentified } = cleanupPlan(previous);
   const count = targets.artifacts.length + targets.images.length;
+  // Never finalized while status names something this version cannot delete: it would be orphaned.
+  const unread = unidentified.length
+    ? `cannot clean up what ${unidentified.join(", ")} names: this version cannot read ${unidentified.length === 1 ? "it" : "them"}; run a bib version that can, or remove the finalizer to keep ${unidentified.length === 1 ? "it" : "them"}`
+    : "";
+  const notIdentified = unread && `; ${unread}`;
 
   if (deletionPolicy(req.parent.spec) !== "Delete") {
     return {
@@ -60,8 +52,9 @@ export function finalize(
       finalized: true,
     };
   }
-  if (count === 0)
+  if (count === 0 && !notIdentified)
     return { status: deleting("nothing was published; nothing to delete"), children: [], finalized: true };
+  if (count === 0) return { status: deleting(unread), children: [], finalized: false };
 
   const resolved = resolve(req.parent).result;
   if (!resolved.ok) {
@@ -79,7 +72,11 @@ export function finalize(
   const labels = buildLabels(plan.imageBuild.name, plan.buildId, COMPONENT_CLEANUP);
   const observedJob = findByName(objectsOf<V1Job>(req.children, TYPE.Job), name);
   if (observedJob && jobOutcome(observedJob).outcome === "Complete") {
-    return { status: deleting(`deleted ${count} published item(s)`), children: [], finalized: true };
+    return {
+      status: deleting(`deleted ${count} published item(s)${notIdentified}`),
+      children: [],
+      finalized: !notIdentified,
+    };
   }
 
   // Only publishing credentials: cleanup never needs a playbook's secret variables.
@@ -122,7 +119,7 @@ export function finalize(
   const message = last
     ? `cleanup failed (attempt ${failures.length}): ${summarizeMessage(last.message) ?? `exit code ${last.exitCode}`}; retrying`
     : `deleting ${count} published item(s)`;
-  return { status: deleting(message), children, finalized: false };
+  return { status: deleting(`${message}${notIdentified}`), children, finalized: false };
 }
 
 function pick(data: Record<string, string> | undefined, keys: string[]): Record<string, string> | undefined {

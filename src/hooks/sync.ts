@@ -3,7 +3,7 @@
 // build is scheduled.
 import type { V1Job, V1Secret } from "@kubernetes/client-node";
 import { COMPONENT_BUILD, CONDITION, PHASE } from "../api/constants.js";
-import { imageBuildStatusSchema, type ImageBuildStatus } from "../api/schema.js";
+import { readRecordedStatus, type RecordedStatus } from "../api/status-entries.js";
 import { describeErrors, type FieldError } from "../api/validate.js";
 import type { BuildPlan } from "../plan/plan.js";
 import { stageContainers } from "../plan/pod-stages.js";
@@ -23,9 +23,9 @@ export interface HookOptions {
   builderImage: string;
 }
 
-export function previousStatus(parent: Parent): ImageBuildStatus {
-  const parsed = imageBuildStatusSchema.safeParse(parent.status ?? {});
-  return parsed.success ? parsed.data : {};
+/** Read field by field and entry by entry: what this version cannot read is kept, never dropped. */
+export function previousStatus(parent: Parent): RecordedStatus {
+  return readRecordedStatus(parent.status);
 }
 
 export function secretLookup(related: ObjectMap, namespace: string) {
@@ -55,7 +55,7 @@ export function sync(
 function invalidSpec(
   buildId: string,
   errors: FieldError[],
-  previous: ImageBuildStatus,
+  previous: RecordedStatus,
   now: string,
 ): SyncResponse {
   const message = `invalid spec: ${describeErrors(errors)}`;
@@ -80,7 +80,7 @@ function syncBuild(
   req: SyncRequest,
   plan: BuildPlan,
   planDocument: string,
-  previous: ImageBuildStatus,
+  previous: RecordedStatus,
   now: Date,
   options: HookOptions,
 ): SyncResponse {
@@ -210,7 +210,7 @@ function isObserved(observed: ObjectMap, child: KubeObject): boolean {
 /** When the build was scheduled: kept in the Job (which is never updated) and in status. */
 function buildTimestamp(
   job: V1Job | undefined,
-  previous: ImageBuildStatus,
+  previous: RecordedStatus,
   buildId: string,
   now: Date,
 ): number {
@@ -226,11 +226,11 @@ function buildTimestamp(
 }
 
 /** No empty lists or undefined fields: status is written as the API server would store it. */
-export function compactStatus(status: ImageBuildStatus): ImageBuildStatus {
+export function compactStatus(status: RecordedStatus): RecordedStatus {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(status)) {
     if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
     out[key] = value;
   }
-  return out as ImageBuildStatus;
+  return out as RecordedStatus;
 }

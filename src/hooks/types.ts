@@ -3,7 +3,7 @@
 // Only the envelope is checked here: a bad ImageBuild spec is not a bad request (it is answered
 // with SpecValid=False), so `spec` stays `unknown` until the plan resolves it.
 import { z } from "zod";
-import type { ImageBuildStatus } from "../api/schema.js";
+import type { RecordedStatus } from "../api/status-entries.js";
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -89,7 +89,7 @@ export const customizeRequestSchema = z.looseObject({
 export type CustomizeRequest = z.output<typeof customizeRequestSchema>;
 
 export interface SyncResponse {
-  status: ImageBuildStatus;
+  status: RecordedStatus;
   children: KubeObject[];
   resyncAfterSeconds?: number;
   finalized?: boolean;

@@ -3,7 +3,7 @@
 // containerDisk manifest. Idempotent: what is already gone counts as done.
 import { DeregisterImageCommand, DescribeImagesCommand, DescribeSnapshotsCommand } from "@aws-sdk/client-ec2";
 import type { Logger } from "pino";
-import type { BuildResult, StatusImage } from "../api/schema.js";
+import type { CleanableImage, CleanupTargets } from "../api/status-entries.js";
 import type { BuildPlan } from "../plan/plan.js";
 import { makeClients } from "./aws/clients.js";
 import { awsCall, awsTarget } from "./aws/errors.js";
@@ -18,8 +18,8 @@ export const CLEANUP_FILE = "cleanup.json";
 
 export interface CleanupContext {
   plan: BuildPlan;
-  /** What the build published (`status.artifacts` / `status.images`). */
-  published: BuildResult;
+  /** What the build published (`status.artifacts` / `status.images`), as cleanup reads it. */
+  published: CleanupTargets;
   secretsDir: string;
   log: Logger;
   env?: NodeJS.ProcessEnv;
@@ -107,7 +107,7 @@ async function cleanupAws(ctx: CleanupContext, report: CleanupReport, attempt: A
   }
 }
 
-async function deregister(c: Ec2Call, image: StatusImage, owner: Owner): Promise<string> {
+async function deregister(c: Ec2Call, image: CleanableImage, owner: Owner): Promise<string> {
   const id = image.imageId;
   if (!id) return "no image id";
   let found;

@@ -73,6 +73,43 @@ describe("finalize", () => {
     expect(r.status.images).toEqual(published.images);
   });
 
+  it("with Delete cleans up every entry it can identify, and is not finalized while one names something it cannot", () => {
+    const iso = {
+      format: "iso",
+      size: 9,
+      sha256: "b".repeat(64),
+      location: "s3://images/x.iso",
+      buildId: "old1",
+    };
+    const gcp = { provider: "gcp", project: "p", image: "img-1" };
+    const status = {
+      ...published,
+      artifacts: [iso, ...published.artifacts],
+      images: [gcp, ...published.images],
+    };
+    const r = finalizing(spec("Delete"), status);
+    expect(r.finalized).toBe(false);
+    const configMap = r.children[0] as unknown as { data: Record<string, string> };
+    expect(JSON.parse(configMap.data["cleanup.json"]!)).toEqual({
+      artifacts: [iso, published.artifacts[0]],
+      images: published.images,
+    });
+    expect(r.status.message).toContain("cannot clean up what status.images[0] names");
+    expect(r.status.images).toEqual(status.images);
+    expect(r.status.artifacts).toEqual(status.artifacts);
+
+    const job = withJobStatus(cleanupJob(r), "Complete");
+    const done = finalizing(spec("Delete"), status, [job]);
+    expect(done.finalized).toBe(false);
+    expect(done.status.message).toMatch(
+      /^deleted 3 published item\(s\); cannot clean up what status\.images\[0\] names/,
+    );
+
+    const onlyUnknown = finalizing(spec("Delete"), { phase: "Succeeded", buildId: "x", images: [gcp] });
+    expect(onlyUnknown.finalized).toBe(false);
+    expect(onlyUnknown.status.message).not.toContain("nothing was published");
+  });
+
   it("with Delete and nothing published finishes at once", () => {
     const r = finalizing(spec("Delete"), { phase: "Failed", buildId: "x" });
     expect(r.finalized).toBe(true);

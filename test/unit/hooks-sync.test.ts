@@ -278,6 +278,43 @@ describe("sync: build lifecycle", () => {
     expect(r.status.images).toEqual(done.status.images);
   });
 
+  it("keeps every recorded output when one entry is one this version cannot read", () => {
+    // Written by a newer version: a format and a provider this one does not know.
+    const newer = {
+      format: "iso",
+      size: 9,
+      sha256: "b".repeat(64),
+      location: "s3://b/x.iso",
+      buildId: "old1",
+    };
+    const gcp = { provider: "gcp", project: "p", image: "img-1", buildId: "old1" };
+    const ami = { ...result.images[0], buildId: "old1", arch: "x86_64" };
+    const status = {
+      phase: "Succeeded",
+      buildId: "old1",
+      artifacts: [newer, { ...result.artifacts[0], buildId: "old1" }],
+      images: [gcp, ami],
+      conditions: [
+        {
+          type: "Ready",
+          status: "True",
+          reason: "Succeeded",
+          message: "m",
+          lastTransitionTime: "2026-11-01T00:00:00Z",
+        },
+      ],
+    };
+    const r = hooks.sync(syncRequest(imageBuild(awsSpec, {}, status), [], [awsSecret]), T0);
+    expect(r.status.phase).toBe("Pending");
+    expect(r.status.artifacts).toEqual([{ ...result.artifacts[0], buildId: "old1" }, newer]);
+    expect(r.status.images).toEqual([gcp, ami]);
+    // The rest of status is still read: Ready was True since the earlier build, and changed now.
+    expect(condition(r, "Ready")?.lastTransitionTime).toBe("2026-11-23T10:00:00Z");
+    const invalid = hooks.sync(syncRequest(imageBuild({}, {}, status)), T0);
+    expect(invalid.status.images).toEqual([gcp, ami]);
+    expect(invalid.status.artifacts).toEqual([{ ...result.artifacts[0], buildId: "old1" }, newer]);
+  });
+
   it("changes nothing on a repeated sync once converged (no churn)", () => {
     const { first, parent } = firstSync(minimalSpec);
     const job = withJobStatus(jobOf(first));

@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import { PLAN_FILE, POD_PATHS } from "../../api/constants.js";
-import { buildResultSchema, type BuildResult } from "../../api/schema.js";
+import { cleanupTargetsSchema, type CleanupTargets } from "../../api/status-entries.js";
 import type { BuildPlan } from "../../plan/plan.js";
 import { CLEANUP_FILE, cleanupPublished, type CleanupReport } from "../../publish/cleanup.js";
 import { cliLogger, loadLocalBuild, materializeSecrets } from "./publish.js";
@@ -22,9 +22,9 @@ async function readJson(file: string): Promise<unknown> {
 /** The cleanup Job's inputs: plan.json and cleanup.json (`{artifacts, images}` as in status). */
 export async function readPodCleanupInputs(
   planDir: string,
-): Promise<{ plan: BuildPlan; published: BuildResult }> {
+): Promise<{ plan: BuildPlan; published: CleanupTargets }> {
   const plan = (await readJson(path.join(planDir, PLAN_FILE))) as BuildPlan;
-  const parsed = buildResultSchema.safeParse(await readJson(path.join(planDir, CLEANUP_FILE)));
+  const parsed = cleanupTargetsSchema.safeParse(await readJson(path.join(planDir, CLEANUP_FILE)));
   if (!parsed.success)
     throw new Error(`${path.join(planDir, CLEANUP_FILE)}: ${parsed.error.issues[0]?.message}`);
   return { plan, published: parsed.data };
