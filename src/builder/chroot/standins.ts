@@ -1,12 +1,25 @@
 // Build-time stand-ins for programs that would reach a running system from a chroot: systemctl
-// (no systemd runs in a chroot), modprobe and sysctl (they would change the build host's kernel),
-// and policy-rc.d (keeps package scripts from starting daemons). Each carries STAND_IN_MARKER,
+// (no systemd runs in a chroot), the booted-machine programs of booted-standins.ts (they would fail
+// or change the build host) and policy-rc.d (keeps package scripts from starting daemons). Each carries STAND_IN_MARKER,
 // which sysprep checks for, and is replaced by the original at the end of provisioning.
 import { lstat, readFile, rename, rm, writeFile, chmod, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { pathExists } from "../../util/fs.js";
+import {
+  grubStandIn,
+  hostDeviceStandIn,
+  hostnamectlStandIn,
+  journalctlStandIn,
+  localectlStandIn,
+  modprobeStandIn,
+  mountStandIn,
+  sysctlStandIn,
+  timedatectlStandIn,
+  udevadmStandIn,
+} from "./booted-standins.js";
+import { STAND_IN_MARKER } from "./stand-in-marker.js";
 
-export const STAND_IN_MARKER = "bib-build-stand-in";
+export { STAND_IN_MARKER };
 /** Suffix of the original program while its stand-in is installed. */
 export const ORIGINAL_SUFFIX = ".bib-orig";
 
@@ -118,13 +131,6 @@ esac
 `;
 }
 
-export function noopStandIn(program: string, exitCode = 0): string {
-  return `#!/bin/sh
-# ${STAND_IN_MARKER}: ${program} does nothing during an image build (it would act on the build host).
-exit ${exitCode}
-`;
-}
-
 /** policy-rc.d's 101 tells invoke-rc.d "action not allowed": package scripts start no daemons. */
 export const POLICY_RC_D = `#!/bin/sh
 # ${STAND_IN_MARKER}: no daemon starts while the image is built.
@@ -160,13 +166,34 @@ export async function programPath(rootfs: string, dir: "bin" | "sbin", name: str
   return `/usr/${dir}/${name}`;
 }
 
+/** Programs that only make sense on the booted machine, with the stand-in text for each. */
+const BOOTED_PROGRAMS: Array<[dir: "bin" | "sbin", name: string, content: (realPath: string) => string]> = [
+  ["bin", "systemctl", systemctlStandIn],
+  ["sbin", "modprobe", modprobeStandIn],
+  ["sbin", "sysctl", sysctlStandIn],
+  ["bin", "journalctl", journalctlStandIn],
+  ["bin", "udevadm", udevadmStandIn],
+  ["bin", "mount", mountStandIn],
+  ["bin", "hostnamectl", hostnamectlStandIn],
+  ["bin", "timedatectl", timedatectlStandIn],
+  ["bin", "localectl", localectlStandIn],
+  ["sbin", "swapon", () => hostDeviceStandIn("swapon")],
+  ["sbin", "swapoff", () => hostDeviceStandIn("swapoff")],
+  ["sbin", "fstrim", () => hostDeviceStandIn("fstrim")],
+];
+
 export async function standInsFor(rootfs: string): Promise<StandIn[]> {
-  return [
-    { path: await programPath(rootfs, "bin", "systemctl"), content: systemctlStandIn },
-    { path: await programPath(rootfs, "sbin", "modprobe"), content: () => noopStandIn("modprobe") },
-    { path: await programPath(rootfs, "sbin", "sysctl"), content: () => noopStandIn("sysctl") },
-    { path: "/usr/sbin/policy-rc.d", content: () => POLICY_RC_D },
-  ];
+  const standIns: StandIn[] = [];
+  for (const [dir, name, content] of BOOTED_PROGRAMS) {
+    standIns.push({ path: await programPath(rootfs, dir, name), content });
+  }
+  // GRUB's tools live in /usr/sbin (grub2-common); stood in even when the image has no GRUB, so a
+  // role's update-grub handler succeeds: the bootable stage writes the boot loader.
+  for (const name of ["update-grub", "grub-mkconfig", "grub-install"] as const) {
+    standIns.push({ path: `/usr/sbin/${name}`, content: () => grubStandIn(name) });
+  }
+  standIns.push({ path: "/usr/sbin/policy-rc.d", content: () => POLICY_RC_D });
+  return standIns;
 }
 
 async function hasMarker(file: string): Promise<boolean> {

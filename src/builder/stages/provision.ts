@@ -226,7 +226,12 @@ async function runAnsible(ctx: StageContext, p: AnsiblePlan, index: number, sess
     const out = lineLogger(ctx.log, { stage: "provision", step: p.name });
     const buffer = outputBuffer();
     try {
-      await run("ansible-playbook", ansibleArgs(session.rootfs, playbook, varFiles), {
+      // In the build's namespaces: Ansible's chroot connection runs every task from this process.
+      const [cmd, ...args] = session.inBuildNamespace([
+        "ansible-playbook",
+        ...ansibleArgs(session.rootfs, playbook, varFiles),
+      ]);
+      await run(cmd!, args, {
         cwd: scratch,
         env: ansibleEnv(scratch),
         signal: ctx.signal,
