@@ -33,11 +33,35 @@ export function fieldErrors(error: z.ZodError, root: string): FieldError[] {
   return errors;
 }
 
+const PROTO_KEY = "__proto__";
+
+/**
+ * Every own `__proto__` key in `value`. JSON.parse keeps such a key as data, but zod's records copy
+ * entries by assignment, which would drop it (and with it the user's value) without a word; it is
+ * refused by name instead. Iterative, so that deep nesting cannot overflow the stack.
+ */
+function protoKeyErrors(value: unknown, root: string): FieldError[] {
+  const errors: FieldError[] = [];
+  const pending: Array<[unknown, string]> = [[value, root]];
+  while (pending.length) {
+    const [node, path] = pending.pop()!;
+    if (Array.isArray(node)) node.forEach((v, i) => pending.push([v, formatPath(path, [i])]));
+    else if (node !== null && typeof node === "object") {
+      for (const [k, v] of Object.entries(node)) {
+        if (k === PROTO_KEY)
+          errors.push({ path: formatPath(path, [k]), message: `the key "${PROTO_KEY}" is not supported` });
+        else pending.push([v, formatPath(path, [k])]);
+      }
+    }
+  }
+  return errors.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
 export function validateSpec(spec: unknown): SpecValidation {
+  const protoKeys = protoKeyErrors(spec, "spec");
   const parsed = imageBuildSpecSchema.safeParse(spec ?? undefined);
-  return parsed.success
-    ? { ok: true, spec: parsed.data }
-    : { ok: false, errors: fieldErrors(parsed.error, "spec") };
+  if (parsed.success && !protoKeys.length) return { ok: true, spec: parsed.data };
+  return { ok: false, errors: [...protoKeys, ...(parsed.success ? [] : fieldErrors(parsed.error, "spec"))] };
 }
 
 export function describeErrors(errors: FieldError[]): string {

@@ -18,6 +18,11 @@ export interface ManifestSet {
 
 export type LocalPlan = { ok: true; plan: BuildPlan } | { ok: false; errors: FieldError[] };
 
+/** A key of a ConfigMap's or Secret's data, never a property of Object.prototype (`constructor`). */
+function ownValue<T>(data: Record<string, T> | undefined, key: string): T | undefined {
+  return data && Object.hasOwn(data, key) ? data[key] : undefined;
+}
+
 export function localPlan(manifests: ManifestSet): LocalPlan {
   const result = resolvePlan(manifests.imageBuild);
   return result.ok ? { ok: true, plan: result.plan } : { ok: false, errors: result.errors };
@@ -29,14 +34,14 @@ export function missingReferences(plan: BuildPlan, manifests: ManifestSet): stri
   plan.provisioners.forEach((p, i) => {
     if (p.type !== "ansible" || p.playbook.source !== "configMap") return;
     const { name, key } = p.playbook;
-    if (manifests.configMaps.get(name)?.[key] === undefined) {
+    if (ownValue(manifests.configMaps.get(name), key) === undefined) {
       missing.push(
         `spec.provisioners[${i}].ansible.configMapRef: no ConfigMap "${name}" with key "${key}" in the input`,
       );
     }
   });
   for (const s of plan.secrets) {
-    if (!s.optional && manifests.secrets.get(s.name)?.[s.key] === undefined) {
+    if (!s.optional && ownValue(manifests.secrets.get(s.name), s.key) === undefined) {
       missing.push(`Secret "${s.name}" with key "${s.key}" is referenced but not in the input`);
     }
   }
@@ -71,7 +76,7 @@ export async function prepareLayout(
   await writePlanDir(layout.planDir, plan);
   await mkdir(layout.secretsDir, { recursive: true, mode: 0o700 });
   for (const s of plan.secrets) {
-    const value = manifests.secrets.get(s.name)?.[s.key];
+    const value = ownValue(manifests.secrets.get(s.name), s.key);
     if (value !== undefined) await writeSecretFile(layout.secretsDir, s.file, value);
   }
   for (const [name, data] of manifests.configMaps) {

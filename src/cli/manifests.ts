@@ -115,12 +115,13 @@ function stringMap(
     problem(path, "must be a map of strings");
     return {};
   }
-  const out: Record<string, string> = {};
+  const entries: Array<[string, string]> = [];
   for (const [k, v] of Object.entries(value)) {
-    if (typeof v === "string") out[k] = v;
+    if (typeof v === "string") entries.push([k, v]);
     else problem(`${path}.${k}`, "must be a string (quote numbers and booleans)");
   }
-  return out;
+  // Defined, not assigned: a `__proto__` key stays a key.
+  return Object.fromEntries(entries);
 }
 
 function base64Map(
@@ -128,13 +129,13 @@ function base64Map(
   path: string,
   problem: (path: string, message: string) => void,
 ): Record<string, Buffer> {
-  const out: Record<string, Buffer> = {};
+  const entries: Array<[string, Buffer]> = [];
   for (const [k, v] of Object.entries(stringMap(value, path, problem))) {
     const compact = v.replace(/\s+/g, "");
-    if (compact.length % 4 === 0 && BASE64.test(compact)) out[k] = Buffer.from(compact, "base64");
+    if (compact.length % 4 === 0 && BASE64.test(compact)) entries.push([k, Buffer.from(compact, "base64")]);
     else problem(`${path}.${k}`, "must be base64 (use stringData for plain text)");
   }
-  return out;
+  return Object.fromEntries(entries);
 }
 
 /** Sorts one parsed document into `into`. */
@@ -169,10 +170,13 @@ function addDocument(into: Manifests, object: Record<string, unknown>, source: S
       const binaryData = base64Map(object.binaryData, "binaryData", problem);
       into.configMaps.push({ source, name, namespace, data, binaryData });
     } else {
-      const data = base64Map(object.data, "data", problem);
-      for (const [k, v] of Object.entries(stringMap(object.stringData, "stringData", problem))) {
-        data[k] = Buffer.from(v, "utf8");
-      }
+      // stringData wins over data, as the API server merges them.
+      const data = Object.fromEntries([
+        ...Object.entries(base64Map(object.data, "data", problem)),
+        ...Object.entries(stringMap(object.stringData, "stringData", problem)).map(
+          ([k, v]) => [k, Buffer.from(v, "utf8")] as const,
+        ),
+      ]);
       const type = typeof object.type === "string" ? object.type : "Opaque";
       into.secrets.push({ source, name, namespace, type, data });
     }

@@ -124,6 +124,6 @@ export function finalize(
 
 function pick(data: Record<string, string> | undefined, keys: string[]): Record<string, string> | undefined {
   if (!data) return undefined;
-  const picked = Object.fromEntries(keys.filter((k) => k in data).map((k) => [k, data[k]!]));
+  const picked = Object.fromEntries(keys.filter((k) => Object.hasOwn(data, k)).map((k) => [k, data[k]!]));
   return Object.keys(picked).length ? picked : undefined;
 }

@@ -13,7 +13,7 @@ export const TYPE = {
 
 /** The objects of one type, whatever the map's keys are (the object's own metadata is the truth). */
 export function objectsOf<T = KubeObject>(map: ObjectMap, type: string): T[] {
-  return Object.values(map[type] ?? {}) as T[];
+  return Object.values(Object.hasOwn(map, type) ? (map[type] ?? {}) : {}) as T[];
 }
 
 export function findByName<T extends { metadata?: { name?: string } }>(

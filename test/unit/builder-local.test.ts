@@ -67,6 +67,24 @@ describe("bib build's local layout", () => {
     ]);
   });
 
+  it.each(["constructor", "toString", "__proto__"])(
+    "does not take Object's own %s for a ConfigMap or Secret key",
+    (key) => {
+      const [ib, books, vault] = docs as [(typeof docs)[0], Record<string, unknown>, Record<string, unknown>];
+      const ansible = { configMapRef: { name: "books", key }, extraVarsSecretRef: { name: "vault", key } };
+      const spec = { ...ib.spec, provisioners: [{ name: "site", ansible }] };
+      const manifests = parseManifests(
+        [{ ...ib, spec }, books, vault].map((d) => stringify(d)).join("---\n"),
+      );
+      const resolved = localPlan(manifests);
+      if (!resolved.ok) throw new Error("invalid");
+      expect(missingReferences(resolved.plan, manifests)).toEqual([
+        `spec.provisioners[0].ansible.configMapRef: no ConfigMap "books" with key "${key}" in the input`,
+        `Secret "vault" with key "${key}" is referenced but not in the input`,
+      ]);
+    },
+  );
+
   it("reports spec errors by field", () => {
     const bad = parseManifests(stringify({ ...docs[0], spec: { base: {} } }));
     const resolved = localPlan(bad);

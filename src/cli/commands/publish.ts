@@ -86,7 +86,9 @@ export async function materializeSecrets(
   const dispose = () => rm(dir, { recursive: true, force: true });
   try {
     for (const s of plan.secrets) {
-      const value = findSecret(manifests, plan.imageBuild.namespace, s.name)?.data[s.key];
+      const data = findSecret(manifests, plan.imageBuild.namespace, s.name)?.data;
+      // Own keys only: a key named `constructor` is not found on Object.prototype.
+      const value = data && Object.hasOwn(data, s.key) ? data[s.key] : undefined;
       if (value === undefined) {
         if (s.optional) continue;
         throw new Error(

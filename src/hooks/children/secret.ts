@@ -27,8 +27,9 @@ export function projectSecretData(
         missing.push({ name: p.name });
       continue;
     }
-    const value = source[p.key];
-    if (value !== undefined) data[p.file] = value;
+    // Own keys only: `constructor` or `toString` must not be found on Object.prototype.
+    const value = Object.hasOwn(source, p.key) ? source[p.key] : undefined;
+    if (typeof value === "string") data[p.file] = value;
     else if (!p.optional) missing.push({ name: p.name, key: p.key });
   }
   return missing.length ? { ok: false, missing } : { ok: true, data };
