@@ -39,6 +39,20 @@ if command -v systemctl >/dev/null && systemctl is-active --quiet docker-registr
   systemctl disable --now docker-registry >/dev/null 2>&1 || true
 fi
 
+# npm ci compiles the CLI to dist/ (the prepare script); otherwise compile it here, so that the
+# `bib` below always runs this checkout's current source.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
+else
+  npm run --silent build
+fi
+
+# `bib` on the PATH, as the README runs it: a link to this checkout's compiled CLI (the last
+# checkout set up wins). BIB_BIN_DIR puts it elsewhere (the tests do).
+bin_dir=${BIB_BIN_DIR:-/usr/local/bin}
+mkdir -p "$bin_dir"
+ln -sfn "$PWD/dist/cli/main.js" "$bin_dir/bib"
+echo "install-deps: $bin_dir/bib -> $PWD/dist/cli/main.js"
+if [ "$(command -v bib)" != "$bin_dir/bib" ]; then
+  echo "install-deps: warning: \`bib\` on your PATH is not $bin_dir/bib; add $bin_dir to PATH" >&2
 fi
