@@ -63,6 +63,25 @@ function bib(
   });
 }
 
+/**
+ * Forgets every snapshot and AMI of images/golden, whatever state an interrupted run left them in.
+ * A run signalled in the middle of its upload handles the signal when its event loop gets to it: by
+ * then its last blocks may be stored and CompleteSnapshot (even RegisterImage) sent, so what it
+ * leaves is a pending snapshot, a completed one, or an AMI; a later run reuses the last two.
+ */
+function forgetGolden(): void {
+  const snapshots = new Set<string>();
+  for (const [id, s] of standin.state.snapshots) {
+    if (s.tags.get("bib.dev/imagebuild") !== "images/golden") continue;
+    snapshots.add(id);
+    standin.state.snapshots.delete(id);
+  }
+  for (const [id, image] of standin.state.images) {
+    if (image.tags.get("bib.dev/imagebuild") === "images/golden" || snapshots.has(image.snapshotId))
+      standin.state.images.delete(id);
+  }
+}
+
 beforeAll(async () => {
   standin = await startAwsStandin();
   dir = await tempDir("cli");
@@ -211,6 +230,7 @@ describe("bib publish / bib cleanup", () => {
     { timeout: 90_000 },
     async () => {
       const out = path.join(dir, "out");
+      forgetGolden();
       let pid = 0;
       standin.faults.onPut(standin.state.stats.putBlocks + 4, () => process.kill(pid, "SIGTERM"));
       const stopped = await bib(
@@ -220,10 +240,37 @@ describe("bib publish / bib cleanup", () => {
       standin.faults.clear();
       expect(stopped.code).not.toBe(0);
       expect((await readdir(os.tmpdir())).filter((n) => n.startsWith(`bib-secrets-${pid}-`))).toEqual([]);
-      // The interrupted upload's pending snapshot stays for the next run to resume; this file's
-      // next test starts from none.
-      for (const [id, s] of standin.state.snapshots)
-        if (s.state === "pending") standin.state.snapshots.delete(id);
+    },
+  );
+  it(
+    "SIGTERMed just after CompleteSnapshot, a rerun reuses the completed snapshot and uploads nothing",
+    { timeout: 90_000 },
+    async () => {
+      const out = path.join(dir, "out");
+      forgetGolden();
+      let pid = 0;
+      // What a SIGTERM in the middle of the upload leaves when the run gets to it only this late.
+      standin.faults.after("CompleteSnapshot", () => process.kill(pid, "SIGTERM"));
+      const stopped = await bib(
+        ["publish", "-f", path.join(dir, "ib.yaml"), "--from", out],
+        (p) => (pid = p),
+      );
+      standin.faults.clear();
+      expect(stopped.code).not.toBe(0);
+      const ours = () =>
+        [...standin.state.snapshots.values()].filter(
+          (s) => s.tags.get("bib.dev/imagebuild") === "images/golden",
+        );
+      expect(ours().map((s) => s.state)).toEqual(["completed"]);
+
+      const puts = standin.state.stats.putBlocks;
+      const rerun = await bib(["publish", "-f", path.join(dir, "ib.yaml"), "--from", out]);
+      expect(rerun.code).toBe(0);
+      expect(standin.state.stats.putBlocks).toBe(puts);
+      const image = [...standin.state.images.values()].find(
+        (i) => i.tags.get("bib.dev/imagebuild") === "images/golden",
+      );
+      expect(image?.snapshotId).toBe(ours()[0]!.id);
     },
   );
   it(
@@ -231,6 +278,8 @@ describe("bib publish / bib cleanup", () => {
     { timeout: 90_000 },
     async () => {
       const out = path.join(dir, "out");
+      // From none: a snapshot or AMI the SIGTERMed run left would be reused, and nothing uploaded.
+      forgetGolden();
       const before = standin.state.images.size;
       let pid = 0;
       standin.faults.onPut(standin.state.stats.putBlocks + 4, () => process.kill(pid, "SIGKILL"));
