@@ -9,14 +9,51 @@ export interface AnsibleFailure {
 const TASK = /^TASK \[(.*)\] \**\s*$/;
 const FAILED = /^(?:fatal|failed): \[[^\]]*\](?:: [A-Z]+!)?(?: \(item=.*?\))? => (.*)$/;
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function text(result: Record<string, unknown>, key: string): string {
+  const value = result[key];
+  return typeof value === "string" ? value.trim() : "";
+}
+
+/** A Python traceback says what went wrong on its last line; other output is kept whole. */
+function lastLineOfTraceback(output: string): string {
+  if (!output.includes("Traceback (most recent call last)")) return output;
+  return output
+    .split("\n")
+    .filter((l) => l.trim())
+    .at(-1)!
+    .trim();
+}
+
+/**
+ * Ansible's message for one failed result, with the module's own error after it: a module that
+ * could not start ("MODULE FAILURE", "you probably need to set the interpreter") says why only in
+ * `module_stderr`, a command only in `stderr`. Fact gathering nests one result per module.
+ */
+function resultMessage(result: Record<string, unknown>): string {
+  const failedModules = result.failed_modules;
+  if (isRecord(failedModules)) {
+    const nested = Object.entries(failedModules)
+      .filter((entry): entry is [string, Record<string, unknown>] => isRecord(entry[1]))
+      .map(([module, r]) => `${module}: ${resultMessage(r)}`);
+    if (nested.length) return nested.join("; ");
+  }
+  const msg = text(result, "msg");
+  const own = lastLineOfTraceback(text(result, "module_stderr") || text(result, "stderr"));
+  const parts = [msg, own && !msg.includes(own) ? own : ""].filter(Boolean);
+  if (parts.length) return parts.join(": ");
+  const stdout = text(result, "module_stdout") || text(result, "stdout");
+  if (stdout) return stdout;
+  return typeof result.rc === "number" ? `exit status ${result.rc}` : "";
+}
+
 function messageFrom(result: string): string {
   try {
-    const parsed = JSON.parse(result) as Record<string, unknown>;
-    for (const key of ["msg", "stderr", "module_stderr", "stdout"]) {
-      const value = parsed[key];
-      if (typeof value === "string" && value.trim()) return value.trim();
-    }
-    if (typeof parsed.rc === "number") return `exit status ${parsed.rc}`;
+    const parsed: unknown = JSON.parse(result);
+    if (isRecord(parsed)) return resultMessage(parsed) || result.trim();
   } catch {
     // Not JSON (a callback plugin's own format): the raw text is still the best message.
   }

@@ -9,6 +9,7 @@ import { kernelPackages, needsKernel } from "../disk/boot-config.js";
 import { ChrootSession } from "../chroot/session.js";
 import { lineLogger, outputBuffer } from "../output-lines.js";
 import { describeAnsibleFailure, parseAnsibleFailure } from "../provision/ansible-output.js";
+import { inspectPython, noPythonMessage, pythonForAnsible } from "../provision/python.js";
 import type { RunnerStep } from "../runner.js";
 import { workspacePaths, type StageContext } from "../stage.js";
 
@@ -108,7 +109,17 @@ export function provisionSteps(plan: BuildPlan): RunnerStep[] {
       name: "packages",
       stage: "provision",
       async run(ctx) {
-        const packages = packagesToInstall(plan, await inspectTree(need().rootfs));
+        const python = pythonForAnsible(plan.provisioners, await inspectPython(need().rootfs));
+        if ("error" in python) throw new Error(python.error);
+        if (python.install.length > 0) {
+          ctx.log.info(
+            { stage: "provision", step: "packages", packages: python.install },
+            `the image has no Python, which the ansible provisioners need: installing ${python.install.join(" ")} (it stays in the image)`,
+          );
+        }
+        const packages = [
+          ...new Set([...packagesToInstall(plan, await inspectTree(need().rootfs)), ...python.install]),
+        ];
         if (packages.length === 0) return;
         const out = lineLogger(ctx.log, { stage: "provision", step: "packages" });
         await need().exec(["apt-get", ...APT_OPTIONS, "update"], {
@@ -214,6 +225,9 @@ export function ansibleArgs(rootfs: string, playbook: string, varFiles: readonly
 }
 
 async function runAnsible(ctx: StageContext, p: AnsiblePlan, index: number, session: ChrootSession) {
+  // Checked again here: a shell provisioner before this one may have installed Python, or removed it.
+  const python = await inspectPython(session.rootfs);
+  if (!python.hasPython) throw new Error(noPythonMessage(index, p.name, python));
   const scratch = path.join(scratchDir(ctx.workspace), `provisioner-${index}`);
   await mkdir(scratch, { recursive: true, mode: 0o700 });
   try {
