@@ -13,6 +13,8 @@ import type { Hooks } from "../hooks/index.js";
 import { customizeRequestSchema, syncRequestSchema } from "../hooks/types.js";
 import { reusable, type AnswerCache } from "./answer-cache.js";
 import { bearerChecker } from "./auth.js";
+import { bodyError } from "./body-errors.js";
+import { oncePerInterval } from "./log-limiter.js";
 import type { Metrics, Outcome } from "./metrics.js";
 
 export interface AppOptions {
@@ -36,11 +38,15 @@ export const BODY_LIMIT = "32mb";
 
 type HookName = "customize" | "sync" | "finalize";
 
+/** At most one warn line per this interval for unauthorized requests; the metric counts them all. */
+export const UNAUTHORIZED_LOG_INTERVAL_MS = 60_000;
+
 export function createApp(opts: AppOptions) {
   const { hooks, logger, metrics } = opts;
   const clock = opts.clock ?? (() => new Date());
   const isReady = opts.isReady ?? (() => true);
   const authorized = opts.auth ? bearerChecker(opts.auth.token) : undefined;
+  const unauthorizedLog = oncePerInterval(UNAUTHORIZED_LOG_INTERVAL_MS);
 
   const app = express();
   app.disable("x-powered-by");
@@ -67,7 +73,12 @@ export function createApp(opts: AppOptions) {
       (req, res, next) => {
         if (!authorized || authorized(req.get("authorization"))) return next();
         metrics.requests.inc({ hook: name, outcome: "unauthorized" });
-        requestLogger(logger, req, name).warn({ status: 401 }, "unauthorized hook request");
+        unauthorizedLog((suppressed) =>
+          requestLogger(logger, req, name).warn(
+            { status: 401, suppressed },
+            "unauthorized hook request (further ones this minute are only counted in bib_hook_requests_total)",
+          ),
+        );
         res.status(401).set("WWW-Authenticate", "Bearer").json({ error: "unauthorized" });
       },
       express.json({
@@ -122,7 +133,7 @@ export function createApp(opts: AppOptions) {
       // Serialise before answering: a failure here must become a 500, never a partial 200.
       body = JSON.stringify(response);
     } catch (err) {
-      log.error({ err: errorSummary(err), status: 500 }, "hook failed");
+      log.error({ err, status: 500 }, "hook failed");
       return finish(500, "error", JSON.stringify({ error: `internal error in ${name} hook` }));
     }
     const buildId = (response.status as { buildId?: unknown } | undefined)?.buildId;
@@ -144,20 +155,24 @@ export function createApp(opts: AppOptions) {
     res.status(404).json({ error: "not found" });
   });
 
-  // Body-parser errors (invalid JSON, too large) and anything thrown outside the hook call.
+  // Body-parser errors (the client's: a 4xx and a warn line without a stack) and anything else
+  // thrown outside the hook call (a bug: a 500 and an error line with the stack).
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const hook = hookOf(req.path);
-    const e = err as { type?: string; status?: number };
-    if (e.type === "entity.parse.failed" || e.type === "encoding.unsupported") {
+    const log = requestLogger(logger, req, hook ?? req.path);
+    const refused = bodyError(err, BODY_LIMIT);
+    if (refused) {
       if (hook) metrics.requests.inc({ hook, outcome: "bad_request" });
-      requestLogger(logger, req, hook ?? req.path).warn({ status: 400 }, "invalid JSON");
-      res.status(400).json({ error: "invalid JSON body" });
+      log.warn(
+        { status: refused.status, reason: refused.reason },
+        `request body refused: ${refused.message}`,
+      );
+      res.status(refused.status).json({ error: refused.message });
       return;
     }
-    const status = typeof e.status === "number" && e.status >= 400 && e.status < 500 ? e.status : 500;
-    if (hook) metrics.requests.inc({ hook, outcome: status === 500 ? "error" : "bad_request" });
-    requestLogger(logger, req, hook ?? req.path).error({ err: errorSummary(err), status }, "request failed");
-    res.status(status).json({ error: status === 500 ? "internal error" : "bad request" });
+    if (hook) metrics.requests.inc({ hook, outcome: "error" });
+    log.error({ err, status: 500 }, "request failed");
+    res.status(500).json({ error: "internal error" });
   });
 
   return app;
@@ -198,12 +213,4 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   // "required" reads better than zod's "expected string, received undefined" for a missing field.
   if (issue.code === "invalid_type" && /received undefined/.test(issue.message)) return "required";
   return issue.message;
-}
-
-/** For the log only (never the response body): the stack locates a bug; no cause chain or data. */
-function errorSummary(err: unknown): { type: string; message: string; stack?: string } {
-  if (err instanceof Error) {
-    return { type: err.name, message: err.message.slice(0, 500), ...(err.stack ? { stack: err.stack } : {}) };
-  }
-  return { type: typeof err, message: String(err).slice(0, 500) };
 }

@@ -31,6 +31,22 @@ export const REDACT_PATHS: string[] = [
   ...LAST_APPLIED.map((a) => `response.children[*].metadata.annotations[${a}]`),
 ];
 
+/**
+ * `err` in a log line: the error's own name as `type`, its message and stack, nothing else. Pino's
+ * default serializer copies every enumerable property too (body-parser's errors carry the raw
+ * request `body`, which can hold Secret data) and names a plain object's type "Object".
+ */
+export function serializeError(err: unknown): { type: string; message: string; stack?: string } {
+  if (err instanceof Error) {
+    return {
+      type: err.name || err.constructor.name,
+      message: err.message.slice(0, 500),
+      ...(err.stack ? { stack: err.stack } : {}),
+    };
+  }
+  return { type: typeof err, message: String(err).slice(0, 500) };
+}
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
@@ -38,6 +54,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       base: { service: "bib-hooks" },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: "[REDACTED]" },
+      serializers: { err: serializeError },
     },
     destination,
   );

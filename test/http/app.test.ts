@@ -1,18 +1,15 @@
 import request from "supertest";
 import { describe, expect, it } from "vitest";
-import { SECRET_B64, SECRET_VALUE, fakeHooks, makeApp, parent, secret, syncBody } from "./fixtures.js";
-
-function metricValue(text: string, hook: string, outcome: string): number {
-  const line = text
-    .split("\n")
-    .find(
-      (l) =>
-        l.startsWith("bib_hook_requests_total{") &&
-        l.includes(`hook="${hook}"`) &&
-        l.includes(`outcome="${outcome}"`),
-    );
-  return line ? Number(line.split(" ").pop()) : 0;
-}
+import {
+  SECRET_B64,
+  SECRET_VALUE,
+  fakeHooks,
+  makeApp,
+  metricValue,
+  parent,
+  secret,
+  syncBody,
+} from "./fixtures.js";
 
 describe("hook routes", () => {
   it("answers sync with the hook's response and passes the parsed request and the clock", async () => {

@@ -102,3 +102,16 @@ export function syncBody(extra: Partial<Record<keyof SyncRequest, unknown>> = {}
     ...extra,
   };
 }
+
+/** The value of bib_hook_requests_total for one hook and outcome in a /metrics answer (0 when absent). */
+export function metricValue(text: string, hook: string, outcome: string): number {
+  const line = text
+    .split("\n")
+    .find(
+      (l) =>
+        l.startsWith("bib_hook_requests_total{") &&
+        l.includes(`hook="${hook}"`) &&
+        l.includes(`outcome="${outcome}"`),
+    );
+  return line ? Number(line.split(" ").pop()) : 0;
+}
