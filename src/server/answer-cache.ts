@@ -4,12 +4,19 @@
 // An answer is reused only for the same hook and the same request bytes, only for a short time, and
 // never when it depends on the clock beyond a condition's transition time (an answer that asks for
 // a resync is recomputed every time).
+//
+// Memory is bounded by bytes, not by a count of answers: an answer carries the build's ConfigMap,
+// so one ImageBuild with large inline files can make an answer of nearly 1 MiB, and a few hundred of
+// those used to exhaust the Deployment's 192 MiB heap. Such answers are not kept at all (computing
+// one again is cheap next to holding it), and expired answers are dropped as soon as they expire.
 import { createHash } from "node:crypto";
 
 export interface AnswerCacheOptions {
-  /** Most answers kept; the least recently used goes first. */
+  /** Most answers kept, whatever their size. */
   entries: number;
-  /** How long an answer may be reused. */
+  /** Most bytes kept over all answers; the least recently used answers go first. */
+  maxBytes: number;
+  /** How long an answer may be reused; it is dropped afterwards. */
   ttlMs: number;
   /** Answers larger than this are not kept. */
   maxAnswerBytes: number;
@@ -17,37 +24,84 @@ export interface AnswerCacheOptions {
 
 export const DEFAULT_ANSWER_CACHE: AnswerCacheOptions = {
   entries: 512,
+  maxBytes: 16 << 20,
   ttlMs: 60_000,
-  maxAnswerBytes: 1 << 20,
+  maxAnswerBytes: 256 << 10,
 };
 
 export interface AnswerCache {
   key(hook: string, requestBody: Buffer): string;
   get(key: string): string | undefined;
   set(key: string, answer: string): void;
+  /** What the cache holds now, after dropping expired answers. */
+  size(): { entries: number; bytes: number };
 }
+
+interface Entry {
+  answer: string;
+  bytes: number;
+  expires: number;
+}
+
+/** What an entry costs beside its answer's bytes: the key (64 hex digits) and bookkeeping. */
+const ENTRY_OVERHEAD_BYTES = 200;
 
 export function createAnswerCache(
   options: AnswerCacheOptions = DEFAULT_ANSWER_CACHE,
   clock: () => number = Date.now,
 ): AnswerCache {
-  const answers = new Map<string, { answer: string; expires: number }>();
+  // Least recently used first.
+  const byUse = new Map<string, Entry>();
+  // Soonest to expire first: every answer lives ttlMs from when it was set, so this is set order.
+  const byExpiry = new Map<string, Entry>();
+  let bytes = 0;
+
+  const drop = (key: string) => {
+    const entry = byUse.get(key);
+    if (!entry) return;
+    byUse.delete(key);
+    byExpiry.delete(key);
+    bytes -= entry.bytes;
+  };
+  const dropExpired = () => {
+    const now = clock();
+    for (const [key, entry] of byExpiry) {
+      if (entry.expires > now) break;
+      drop(key);
+    }
+  };
+
   return {
     key: (hook, requestBody) =>
       createHash("sha256").update(hook).update("\0").update(requestBody).digest("hex"),
     get(key) {
-      const hit = answers.get(key);
+      dropExpired();
+      const hit = byUse.get(key);
       if (!hit) return undefined;
-      answers.delete(key);
-      if (hit.expires <= clock()) return undefined;
-      answers.set(key, hit);
+      byUse.delete(key);
+      byUse.set(key, hit);
       return hit.answer;
     },
     set(key, answer) {
+      dropExpired();
+      drop(key);
+      // UTF-8 takes at least a byte per UTF-16 unit: the length alone rules out most large answers.
       if (answer.length > options.maxAnswerBytes) return;
-      answers.delete(key);
-      answers.set(key, { answer, expires: clock() + options.ttlMs });
-      if (answers.size > options.entries) answers.delete(answers.keys().next().value!);
+      const answerBytes = Buffer.byteLength(answer);
+      const size = answerBytes + ENTRY_OVERHEAD_BYTES;
+      if (answerBytes > options.maxAnswerBytes || size > options.maxBytes) return;
+      const entry = { answer, bytes: size, expires: clock() + options.ttlMs };
+      byUse.set(key, entry);
+      byExpiry.set(key, entry);
+      bytes += size;
+      for (const [oldest] of byUse) {
+        if (bytes <= options.maxBytes && byUse.size <= options.entries) break;
+        drop(oldest);
+      }
+    },
+    size() {
+      dropExpired();
+      return { entries: byUse.size, bytes };
     },
   };
 }

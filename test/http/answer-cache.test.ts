@@ -1,10 +1,11 @@
 import request from "supertest";
 import { describe, expect, it } from "vitest";
-import { createAnswerCache } from "../../src/server/answer-cache.js";
+import { createHooks } from "../../src/hooks/index.js";
+import { DEFAULT_ANSWER_CACHE, createAnswerCache } from "../../src/server/answer-cache.js";
 import { createApp } from "../../src/server/app.js";
 import { createLogger } from "../../src/server/logger.js";
 import { createMetrics } from "../../src/server/metrics.js";
-import { fakeHooks, syncBody } from "./fixtures.js";
+import { fakeHooks, parent, syncBody } from "./fixtures.js";
 
 function cachedApp(overrides: Parameters<typeof fakeHooks>[0] = {}, clock = () => 0) {
   const fake = fakeHooks(overrides);
@@ -12,7 +13,7 @@ function cachedApp(overrides: Parameters<typeof fakeHooks>[0] = {}, clock = () =
     hooks: fake.hooks,
     logger: createLogger("silent"),
     metrics: createMetrics(),
-    answerCache: createAnswerCache({ entries: 2, ttlMs: 1000, maxAnswerBytes: 1 << 20 }, clock),
+    answerCache: createAnswerCache({ ...DEFAULT_ANSWER_CACHE, entries: 2, ttlMs: 1000 }, clock),
   });
   return { app, calls: fake.calls };
 }
@@ -74,5 +75,55 @@ describe("answers to identical requests", () => {
     await request(app).post("/sync").send(syncBody()).expect(500);
     fail = false;
     await request(app).post("/sync").send(syncBody()).expect(200);
+  });
+});
+
+describe("the answer cache's memory", () => {
+  const answer = (bytes: number) => `{"status":{"message":"${"x".repeat(bytes)}"}}`;
+
+  it("is bounded by bytes: the least recently used answers go first", () => {
+    const cache = createAnswerCache({ entries: 100, maxBytes: 35_000, ttlMs: 1000, maxAnswerBytes: 20_000 });
+    for (const key of ["a", "b", "c"]) cache.set(key, answer(10_000));
+    expect(cache.get("a")).toBeDefined(); // a is now the most recently used
+    cache.set("d", answer(10_000));
+    expect(cache.size().entries).toBe(3);
+    expect(cache.size().bytes).toBeLessThanOrEqual(35_000);
+    expect(cache.get("b")).toBeUndefined();
+    for (const key of ["a", "c", "d"]) expect(cache.get(key)).toBeDefined();
+  });
+
+  it("lets expired answers go without waiting for newer ones to push them out", () => {
+    let now = 0;
+    const cache = createAnswerCache({ ...DEFAULT_ANSWER_CACHE, ttlMs: 1000 }, () => now);
+    for (const key of ["a", "b", "c"]) cache.set(key, answer(1000));
+    now = 500;
+    cache.set("d", answer(1000));
+    now = 1000;
+    expect(cache.size().entries).toBe(1);
+    now = 1500;
+    expect(cache.size()).toEqual({ entries: 0, bytes: 0 });
+  });
+
+  it("does not keep the answer for a build with large inline content", async () => {
+    const cache = createAnswerCache();
+    const hooks = createHooks({ builderImage: "registry.test/bib/builder:test" });
+    const calls: string[] = [];
+    const app = createApp({
+      hooks: { ...hooks, sync: (req, now) => (calls.push("sync"), hooks.sync(req, now)) },
+      logger: createLogger("silent"),
+      metrics: createMetrics(),
+      answerCache: cache,
+    });
+    const spec = {
+      base: { debootstrap: { suite: "bookworm" } },
+      files: [{ path: "/etc/large", content: "x".repeat(500 * 1024) }],
+    };
+    const body = syncBody({ parent: parent({ spec }) });
+    const first = await request(app).post("/sync").send(body).expect(200);
+    expect(first.text.length).toBeGreaterThan(500 * 1024);
+    expect(first.body.children.map((c: { kind: string }) => c.kind)).toContain("ConfigMap");
+    await request(app).post("/sync").send(body).expect(200);
+    expect(calls).toHaveLength(2);
+    expect(cache.size()).toEqual({ entries: 0, bytes: 0 });
   });
 });
