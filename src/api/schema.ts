@@ -3,6 +3,7 @@
 // it. Objects are strict so that a typo is an error here, as kubectl's strict field validation makes
 // it one on apply. Rules the API server must also enforce carry a CEL rule in their meta.
 import { z } from "zod";
+import { nestedDeeperThan } from "./nesting.js";
 import { QUANTITY_PATTERN, quantityToBytes } from "./quantity.js";
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -21,6 +22,11 @@ const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const AWS_ACCOUNT = /^\d{12}$/;
 const SUITE = /^[a-z][a-z0-9-]*$/;
 const MODE = /^0?[0-7]{3,4}$/;
+/**
+ * extraVars is the one part of a spec that may nest freely. Ansible variables hardly nest beyond a
+ * dozen levels; past a few thousand, every recursive walk (hashing, JSON, logging) overflows the stack.
+ */
+export const MAX_EXTRA_VARS_NESTING = 64;
 const GO_DURATION_FREE_SECONDS = { min: 1, max: 7 * 24 * 3600 };
 
 /** Template variables allowed in `publish.aws.name`; see README "AMI names". */
@@ -182,6 +188,14 @@ const ansibleSchema = exactlyOneOf(
       .optional(),
     extraVars: z
       .record(z.string(), z.unknown())
+      .superRefine((vars, ctx) => {
+        if (nestedDeeperThan(vars, MAX_EXTRA_VARS_NESTING)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `nested more than ${MAX_EXTRA_VARS_NESTING} levels deep (the limit for extraVars)`,
+          });
+        }
+      })
       .meta({ "x-kubernetes-preserve-unknown-fields": true })
       .describe("Free-form Ansible extra variables.")
       .optional(),

@@ -4,19 +4,26 @@ import { LABEL_IMAGEBUILD } from "../api/constants.js";
 import { labelValue } from "../plan/names.js";
 import type { CustomizeRequest, CustomizeResponse, RelatedResourceRule } from "./types.js";
 
-/** Secret names the spec references, read leniently so that even an invalid spec gets its Secrets. */
+/**
+ * Secret names the spec references, read leniently so that even an invalid spec gets its Secrets.
+ * Walked without recursion: the spec has not been validated yet and may nest arbitrarily deep.
+ */
 export function referencedSecretNames(spec: unknown): string[] {
   const names = new Set<string>();
-  const visit = (value: unknown, key?: string) => {
-    if (Array.isArray(value)) return value.forEach((v) => visit(v));
-    if (value === null || typeof value !== "object") return;
+  const pending: Array<[value: unknown, key: string | undefined]> = [[spec, undefined]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [value, key] = next;
+    if (Array.isArray(value)) {
+      for (const v of value) pending.push([v, undefined]);
+      continue;
+    }
+    if (value === null || typeof value !== "object") continue;
     const record = value as Record<string, unknown>;
     if ((key === "credentialsSecretRef" || key === "extraVarsSecretRef") && typeof record.name === "string") {
       names.add(record.name);
     }
-    for (const [k, v] of Object.entries(record)) visit(v, k);
-  };
-  visit(spec);
+    for (const [k, v] of Object.entries(record)) pending.push([v, k]);
+  }
   return [...names].sort();
 }
 

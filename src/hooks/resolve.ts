@@ -5,6 +5,7 @@
 // an entry is a pure function of its key, and entries are frozen so that no caller can change one.
 import type { FieldError } from "../api/validate.js";
 import { rebuildAnnotation, resolvePlan, type ParentObject, type PlanResult } from "../plan/plan.js";
+import { canonicalJson } from "../plan/canonical-json.js";
 import { planDocument } from "./children/configmap.js";
 
 /** ConfigMaps hold at most 1 MiB; leave room for metadata. */
@@ -56,7 +57,8 @@ export interface MemoLimits {
 export function memoizedResolver(limits: MemoLimits = { entries: 256, maxKeyBytes: 64 * 1024 }): Resolver {
   const memo = new Map<string, ResolvedBuild>();
   return (parent) => {
-    const key = JSON.stringify([
+    // Without recursion, as the spec has not been validated yet (canonical-json.ts).
+    const key = canonicalJson([
       parent.metadata.name,
       parent.metadata.namespace ?? null,
       rebuildAnnotation(parent) ?? null,

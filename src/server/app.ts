@@ -16,6 +16,7 @@ import { bearerChecker } from "./auth.js";
 import { bodyError } from "./body-errors.js";
 import { oncePerInterval } from "./log-limiter.js";
 import type { Metrics, Outcome } from "./metrics.js";
+import { loggableRequest, requestNestingIssue } from "./request-depth.js";
 
 export interface AppOptions {
   hooks: Hooks;
@@ -117,6 +118,11 @@ export function createApp(opts: AppOptions) {
       return finish(200, "ok", cached);
     }
 
+    const tooDeep = requestNestingIssue(req.body);
+    if (tooDeep) {
+      log.warn({ status: 400, issues: [tooDeep] }, "bad hook request");
+      return finish(400, "bad_request", JSON.stringify({ error: "invalid request", issues: [tooDeep] }));
+    }
     const parsed = schema.safeParse(req.body);
     if (!parsed.success) {
       const issues = parsed.error.issues.map(
@@ -138,7 +144,8 @@ export function createApp(opts: AppOptions) {
     }
     const buildId = (response.status as { buildId?: unknown } | undefined)?.buildId;
     const done = typeof buildId === "string" ? log.child({ buildId }) : log;
-    done.debug({ request: req.body, response }, "hook exchange");
+    if (done.isLevelEnabled("debug"))
+      done.debug({ request: loggableRequest(req.body), response }, "hook exchange");
     done.info(
       { status: 200, children: (response.children as unknown[] | undefined)?.length },
       "hook answered",
