@@ -112,7 +112,9 @@ describe("an envelope nested too deep", () => {
     const child = `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":${nested(MAX_REQUEST_NESTING)}}`;
     const deepChild = `{"parent":${parent(spec)},"children":{"ConfigMap.v1":{"c":${child}}},"related":{}}`;
     const res = await post(server, "sync", deepChild).expect(400);
-    expect(res.body.issues[0]).toMatch(/^children\.ConfigMap\.v1\.c\.data(\.a)+\.\.\.: nested more than 100 levels deep$/);
+    expect(res.body.issues[0]).toMatch(
+      /^children\.ConfigMap\.v1\.c\.data(\.a)+\.\.\.: nested more than 100 levels deep$/,
+    );
   });
 
   it("just within the limit is answered", async () => {
