@@ -360,9 +360,19 @@ describe("a real Debian tree on a hybrid disk boots with UEFI and with BIOS", ()
       /^validate: boot: timed out after 30s before the console showed .*"this never appears"/,
     );
     const lines = error!.message.split("last console lines:\n")[1]!.split("\n");
-    expect(lines).toHaveLength(20);
     const log = await readFile(path.join(ctx.workspace, "state", "console.log"), "utf8");
-    expect(stripEscapes(log)).toContain(lines.at(-1)!.trim());
+    const logLines = stripEscapes(log)
+      .split("\n")
+      .map((l) => l.trimEnd())
+      .filter((l) => l !== "");
+    // The message holds a contiguous run of the console's lines: the last 20, or all of them when a
+    // slow machine printed fewer in 30 s (so this does not depend on how far the boot got).
+    const starts = logLines
+      .map((_, i) => i)
+      .filter((i) => logLines.slice(i, i + lines.length).join("\n") === lines.join("\n"));
+    expect(starts.length).toBeGreaterThan(0);
+    expect(lines.length).toBeLessThanOrEqual(20);
+    expect(lines.length === 20 || starts[0] === 0).toBe(true);
   });
 });
 
