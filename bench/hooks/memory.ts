@@ -15,7 +15,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
-import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -56,7 +56,8 @@ async function buildService(): Promise<{ dir: string; entry: string }> {
     "--outDir",
     path.join(dir, "dist"),
   ]);
-  await writeFile(path.join(dir, "package.json"), JSON.stringify({ type: "module" }));
+  // As the image: package.json beside dist/ (ES modules; `bib --version` reads it).
+  await copyFile(path.join(ROOT, "package.json"), path.join(dir, "package.json"));
   await symlink(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
   return { dir, entry: path.join(dir, "dist/cli/main.js") };
 }
@@ -88,7 +89,12 @@ async function startService(entry: string, container: Container): Promise<Servic
   const port = await freePort();
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
   for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
-  Object.assign(env, { PORT: String(port), BIB_LISTEN_HOST: "127.0.0.1", BIB_SHUTDOWN_DELAY_MS: "0" });
+  Object.assign(env, {
+    PORT: String(port),
+    BIB_METRICS_PORT: String(await freePort()),
+    BIB_LISTEN_HOST: "127.0.0.1",
+    BIB_SHUTDOWN_DELAY_MS: "0",
+  });
   const child = spawn(process.execPath, [entry, ...(container.args ?? [])], {
     env,
     stdio: ["ignore", "pipe", "pipe"],

@@ -29,6 +29,8 @@ export interface AppOptions {
   clock?: () => Date;
   /** Reuses answers to byte-identical requests (see answer-cache.ts); off when absent. */
   answerCache?: AnswerCache | undefined;
+  /** Serve GET /metrics here too (default); off when a separate listener serves it (createMetricsApp). */
+  metricsRoute?: boolean;
 }
 
 /**
@@ -60,13 +62,7 @@ export function createApp(opts: AppOptions) {
     if (isReady()) res.json({ status: "ready" });
     else res.status(503).json({ status: "shutting down" });
   });
-  app.get("/metrics", async (_req, res, next) => {
-    try {
-      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-    } catch (err) {
-      next(err);
-    }
-  });
+  if (opts.metricsRoute !== false) app.get("/metrics", metricsHandler(metrics));
 
   const route = <S extends z.ZodType>(name: HookName, schema: S, call: (body: z.output<S>) => unknown) => {
     app.post(
@@ -183,6 +179,27 @@ export function createApp(opts: AppOptions) {
   });
 
   return app;
+}
+
+/** The metrics listener's app: GET /metrics and nothing else, so its port can be opened to a scraper. */
+export function createMetricsApp(metrics: Metrics) {
+  const app = express();
+  app.disable("x-powered-by");
+  app.get("/metrics", metricsHandler(metrics));
+  app.use((_req, res) => {
+    res.status(404).json({ error: "not found" });
+  });
+  return app;
+}
+
+function metricsHandler(metrics: Metrics) {
+  return async (_req: Request, res: Response, next: NextFunction) => {
+    try {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    } catch (err) {
+      next(err);
+    }
+  };
 }
 
 function hookOf(path: string): HookName | undefined {

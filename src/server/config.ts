@@ -12,6 +12,11 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(DEFAULT_PORT),
+  /**
+   * When set, /metrics is served on this port only and the hook port serves the hooks and probes,
+   * so that a NetworkPolicy can admit the metrics scraper to the metrics alone.
+   */
+  BIB_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   /** File holding the bearer token Metacontroller sends (`webhook.authorization`); unset: no auth. */
   BIB_AUTH_TOKEN_FILE: z.string().min(1).optional(),
@@ -32,6 +37,8 @@ const envSchema = z.object({
 
 export interface ServerConfig {
   port: number;
+  /** Port of the separate metrics listener; undefined: /metrics on the hook port. */
+  metricsPort: number | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
   /** The expected bearer token, or undefined when the service does not check one. */
   authToken: string | undefined;
@@ -61,6 +68,7 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
   const e = parsed.data;
   return {
     port: e.PORT,
+    metricsPort: e.BIB_METRICS_PORT,
     logLevel: e.LOG_LEVEL,
     authToken: readToken(e.BIB_AUTH_TOKEN_FILE, e.BIB_AUTH_TOKEN, readFile),
     shutdownTimeoutMs: e.BIB_SHUTDOWN_TIMEOUT_MS,

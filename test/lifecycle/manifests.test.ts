@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
 import { describe, expect, it } from "vitest";
@@ -20,6 +21,18 @@ const VALIDATORS: Record<string, (m: Manifest) => void> = {
   PodDisruptionBudget: (m) => new PodDisruptionBudget(m as never).validate(),
   ServiceAccount: (m) => new ServiceAccount(m as never).validate(),
   Namespace: (m) => new Namespace(m as never).validate(),
+  NetworkPolicy: (m) => new NetworkPolicy(m as never).validate(),
+};
+
+/** Metacontroller's Pods as its manifests/production installs them (StatefulSet metacontroller). */
+const METACONTROLLER_PEER = {
+  namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "metacontroller" } },
+  podSelector: { matchLabels: { "app.kubernetes.io/name": "metacontroller" } },
+};
+/** The Prometheus Pods of kube-prometheus. */
+const SCRAPER_PEER = {
+  namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+  podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
 };
 
 const one = (list: Manifest[], kind: string) => {
@@ -54,6 +67,7 @@ describe.each([
         "CustomResourceDefinition",
         "Deployment",
         "Namespace",
+        "NetworkPolicy",
         "PodDisruptionBudget",
         "Service",
         "ServiceAccount",
@@ -99,6 +113,47 @@ describe.each([
     ]) {
       for (const [k, v] of Object.entries(sel as Record<string, string>)) expect(labels[k]).toBe(v);
     }
+  });
+
+  it("admits only Metacontroller's Pods to the hook port, and the scraper to the metrics port only", () => {
+    const policy = one(objects, "NetworkPolicy");
+    const d = one(objects, "Deployment");
+    const template = d.spec.template;
+    // It selects the hook Pods and isolates them for ingress.
+    const selected = Object.entries(policy.spec.podSelector.matchLabels as Record<string, string>);
+    expect(selected.length).toBeGreaterThan(0);
+    for (const [k, v] of selected) expect(template.metadata.labels[k]).toBe(v);
+    expect(policy.spec.policyTypes).toContain("Ingress");
+
+    const containerPorts = Object.fromEntries(
+      template.spec.containers[0].ports.map((p: Loose) => [p.name, p.containerPort]),
+    );
+    const number = (port: number | string) => (typeof port === "number" ? port : containerPorts[port]);
+    const admitted = new Map<number, unknown[]>();
+    for (const rule of policy.spec.ingress) {
+      // A rule without `from` admits every source; one without `ports`, every port.
+      expect(rule.from?.length, "a rule names its sources").toBeGreaterThan(0);
+      expect(rule.ports?.length, "a rule names its ports").toBeGreaterThan(0);
+      for (const peer of rule.from) {
+        // An empty selector matches every namespace (or Pod); an ipBlock admits addresses.
+        expect(peer.ipBlock).toBeUndefined();
+        expect(Object.keys(peer.namespaceSelector?.matchLabels ?? {}).length).toBeGreaterThan(0);
+        expect(Object.keys(peer.podSelector?.matchLabels ?? {}).length).toBeGreaterThan(0);
+      }
+      for (const p of rule.ports) {
+        const port = number(p.port);
+        expect(port, `port ${p.port} is a port of the container`).toBeDefined();
+        admitted.set(port, [...(admitted.get(port) ?? []), ...rule.from]);
+      }
+    }
+    const hookPort = number(one(objects, "Service").spec.ports[0].targetPort);
+    const metricsPort = Number(template.metadata.annotations["prometheus.io/port"]);
+    expect(env(d, "PORT")).toBe(String(hookPort));
+    expect(env(d, "BIB_METRICS_PORT")).toBe(String(metricsPort));
+    expect(metricsPort).not.toBe(hookPort);
+    expect(admitted.get(hookPort)).toEqual([METACONTROLLER_PEER]);
+    expect(admitted.get(metricsPort)).toEqual([SCRAPER_PEER]);
+    expect([...admitted.keys()].sort()).toEqual([hookPort, metricsPort].sort());
   });
 
   it("has a CompositeController Metacontroller accepts, calling the deployed Service", () => {

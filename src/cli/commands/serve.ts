@@ -29,6 +29,7 @@ export function registerServe(program: Command): void {
         logger,
         metrics: createMetrics({ defaultMetrics: true }),
         port: config.port,
+        metricsPort: config.metricsPort,
         host: config.host,
         authToken: config.authToken,
         shutdownDelayMs: config.shutdownDelayMs,
@@ -38,6 +39,11 @@ export function registerServe(program: Command): void {
         { auth: Boolean(config.authToken), builderImage: config.hooksOptions.builderImage },
         "bib serve ready",
       );
+      if (!config.authToken) {
+        logger.warn(
+          "no BIB_AUTH_TOKEN_FILE: the hook routes answer anyone who can reach this Pod; production installs set a token (examples/overlays/prod)",
+        );
+      }
       // The first signal drains gracefully; a second one (an impatient Ctrl-C) exits at once.
       let signals = 0;
       const stop = (signal: NodeJS.Signals) => {
