@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { nestedDeeperThan } from "./nesting.js";
 import { QUANTITY_PATTERN, quantityToBytes } from "./quantity.js";
+import { STAGES } from "./constants.js";
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -228,8 +229,16 @@ const provisionerSchema = exactlyOneOf(
 /** EC2 allows 50 tags per resource; bib adds up to 4 (Name, build id, ImageBuild, source sha256). */
 export const MAX_AWS_TAGS = 46;
 
-export const FORMATS = ["qcow2", "raw", "vmdk", "vhd", "tgz"] as const;
+/** The formats that are disks; the only other one, tgz, is the tree as an archive. */
+export const DISK_FORMATS = ["qcow2", "raw", "vmdk", "vhd"] as const;
+export const FORMATS = [...DISK_FORMATS, "tgz"] as const;
 export type Format = (typeof FORMATS)[number];
+export type DiskFormat = (typeof DISK_FORMATS)[number];
+
+/** Declared with the enum because the schema checks it; the other format decisions: src/plan/formats.ts. */
+export function isDiskFormat(format: Format): format is DiskFormat {
+  return (DISK_FORMATS as readonly Format[]).includes(format);
+}
 
 export const MIN_DISK_BYTES = 512 * 2 ** 20;
 export const MAX_DISK_BYTES = 2 * 2 ** 40;
@@ -509,7 +518,7 @@ export const imageBuildSpecSchema = z
       .default("Retain"),
   })
   .superRefine((spec, ctx) => {
-    const diskFormats = spec.formats.filter((f) => f !== "tgz");
+    const diskFormats = spec.formats.filter(isDiskFormat);
     // The builder assembles disks from files without loop devices; its root filesystem comes from
     // mkfs.ext4 -d, and XFS has no equivalent that keeps xattrs and hard links yet.
     if (spec.disk.filesystem !== "ext4") {
@@ -603,10 +612,7 @@ const conditionSchema = z.object({
 
 export const imageBuildStatusSchema = z.object({
   phase: z.enum(["Pending", "Building", "Succeeded", "Failed", "Deleting"]).optional(),
-  stage: z
-    .enum(["base", "provision", "package", "validate", "publish"])
-    .describe("The stage running while Building.")
-    .optional(),
+  stage: z.enum(STAGES).describe("The stage running while Building.").optional(),
   buildId: z
     .string()
     .describe("Hash of the spec as stored and the bib.dev/rebuild annotation; names the build's children.")

@@ -4,6 +4,7 @@ import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { PHASE, type Stage } from "../api/constants.js";
 import { buildResultSchema, type BuildResult } from "../api/schema.js";
 import type { RecordedStatus } from "../api/status-entries.js";
+import type { PodLayout } from "../plan/stage-table.js";
 import {
   jobOutcome,
   podFailure,
@@ -32,7 +33,8 @@ export interface ObservedBuild {
   previous: RecordedStatus;
   buildId: string;
   timeoutSeconds: number;
-  mainContainer: string;
+  /** The build Pod's containers, from the stage table. */
+  layout: PodLayout;
   now: Date;
 }
 
@@ -58,12 +60,12 @@ export function buildState(o: ObservedBuild): BuildState {
   const current = o.pods.at(-1);
   const lastFailure = o.pods
     .slice(0, -1)
-    .map(podFailure)
+    .map((pod) => podFailure(pod, o.layout))
     .filter((f) => f !== undefined)
     .at(-1);
   return {
     kind: "running",
-    stage: current ? podStage(current) : undefined,
+    stage: current ? podStage(current, o.layout) : undefined,
     ...(lastFailure ? { lastFailure: failureText(lastFailure) } : {}),
   };
 }
@@ -71,7 +73,7 @@ export function buildState(o: ObservedBuild): BuildState {
 function completed(o: ObservedBuild, time: string | undefined): BuildState {
   const completionTime = timeString(o.job?.status?.completionTime) ?? time;
   for (const pod of [...o.pods].reverse()) {
-    const message = successMessage(pod, o.mainContainer);
+    const message = successMessage(pod, o.layout.main.name);
     if (message === undefined) continue;
     const parsed = parseResult(message);
     return parsed.ok
@@ -94,9 +96,9 @@ function completed(o: ObservedBuild, time: string | undefined): BuildState {
 }
 
 function failed(o: ObservedBuild, outcome: ReturnType<typeof jobOutcome>): BuildState {
-  const failures = o.pods.map(podFailure).filter((f) => f !== undefined);
+  const failures = o.pods.map((pod) => podFailure(pod, o.layout)).filter((f) => f !== undefined);
   const last = failures.at(-1);
-  const stage = last?.stage ?? o.pods.map(podStage).at(-1) ?? o.previous.stage;
+  const stage = last?.stage ?? o.pods.map((pod) => podStage(pod, o.layout)).at(-1) ?? o.previous.stage;
   let message: string;
   if (outcome.reason === "DeadlineExceeded") {
     message = `build did not finish within spec.builder.timeoutSeconds (${o.timeoutSeconds}s)${stage ? ` (at stage ${stage})` : ""}`;

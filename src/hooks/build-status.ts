@@ -3,6 +3,7 @@ import { CONDITION, PHASE, STAGES, type Phase, type Stage } from "../api/constan
 import type { BuildResult } from "../api/schema.js";
 import { readArtifacts, readImages, type ReadEntry, type RecordedStatus } from "../api/status-entries.js";
 import type { BuildPlan } from "../plan/plan.js";
+import { stagesOfCondition } from "../plan/stage-table.js";
 import type { BuildState } from "./build-state.js";
 import type { ConditionInput } from "./conditions.js";
 
@@ -24,16 +25,17 @@ interface Progress {
   done: boolean;
 }
 
-/** Built covers base..package, Validated the validate stage, Published the publish stage. */
+/** A condition reports the stages the stage table maps to it (Built: base, provision, package). */
 function stageCondition(
   type: ConditionInput["type"],
-  stage: Stage,
   p: Progress,
   done: { reason: string; message: string },
   failReason: string,
 ): ConditionInput {
+  const covered = stagesOfCondition(type);
+  const stage = covered.at(-1)!;
   if (p.done || (p.at && before(stage, p.at))) return { type, status: "True", ...done };
-  const failedHere = p.failed && p.at && (p.at === stage || (stage === "package" && before(p.at, stage)));
+  const failedHere = p.failed && p.at && covered.includes(p.at);
   if (failedHere)
     return { type, status: "False", reason: failReason, message: `the build failed at ${p.at}` };
   return {
@@ -47,7 +49,6 @@ function stageCondition(
 function stageConditions(plan: BuildPlan, p: Progress): ConditionInput[] {
   const built = stageCondition(
     CONDITION.Built,
-    "package",
     p,
     { reason: "Built", message: `artifacts: ${plan.formats.join(", ")}` },
     "BuildFailed",
@@ -56,7 +57,6 @@ function stageConditions(plan: BuildPlan, p: Progress): ConditionInput[] {
   const validated = boot.enabled
     ? stageCondition(
         CONDITION.Validated,
-        "validate",
         p,
         { reason: "Booted", message: `the image booted and showed: ${boot.expect.join(", ")}` },
         "BootFailed",
@@ -70,7 +70,6 @@ function stageConditions(plan: BuildPlan, p: Progress): ConditionInput[] {
   const targets = Object.keys(plan.publish);
   const published = stageCondition(
     CONDITION.Published,
-    "publish",
     p,
     targets.length
       ? { reason: "Published", message: `published to ${targets.join(", ")}` }

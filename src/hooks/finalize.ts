@@ -113,7 +113,7 @@ export function finalize(
   );
 
   const failures = buildPods(req.related, plan.buildId, COMPONENT_CLEANUP)
-    .map(podFailure)
+    .map((pod) => podFailure(pod))
     .filter((f) => f !== undefined);
   const last = failures.at(-1);
   const message = last

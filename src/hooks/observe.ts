@@ -1,7 +1,8 @@
 // Reading what Metacontroller observed: children and related objects by type, whichever hook
 // version keyed them (v1: name, v2: namespace/name), and the build Pod's container states.
 import type { V1ContainerStatus, V1Job, V1Pod } from "@kubernetes/client-node";
-import { LABEL_BUILD_ID, LABEL_COMPONENT, STAGES, type Stage } from "../api/constants.js";
+import { LABEL_BUILD_ID, LABEL_COMPONENT, type Stage } from "../api/constants.js";
+import { stageOfContainer, type PodLayout } from "../plan/stage-table.js";
 import type { KubeObject, ObjectMap } from "./types.js";
 
 export const TYPE = {
@@ -70,22 +71,16 @@ export function rfc3339(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-/** Container name -> API stage; the Pod layout names init containers after the stage they run. */
-function stageOfContainer(name: string): Stage | undefined {
-  if (name === "inject-tools") return "base";
-  return (STAGES as readonly string[]).includes(name) ? (name as Stage) : undefined;
-}
-
 function statusesInOrder(pod: V1Pod): V1ContainerStatus[] {
   return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
 }
 
-/** The stage the Pod is at: the first container that has not finished successfully. */
-export function podStage(pod: V1Pod): Stage | undefined {
+/** The stage the build Pod is at: the first container that has not finished successfully. */
+export function podStage(pod: V1Pod, layout: PodLayout): Stage | undefined {
   for (const status of statusesInOrder(pod)) {
     const terminated = status.state?.terminated;
     if (terminated && terminated.exitCode === 0) continue;
-    return stageOfContainer(status.name);
+    return stageOfContainer(layout, status.name);
   }
   return undefined;
 }
@@ -98,12 +93,13 @@ export interface ContainerFailure {
   message?: string;
 }
 
-export function podFailure(pod: V1Pod): ContainerFailure | undefined {
+/** The first container that failed; its stage when `layout` (the build Pod's) names it. */
+export function podFailure(pod: V1Pod, layout?: PodLayout): ContainerFailure | undefined {
   for (const status of statusesInOrder(pod)) {
     const t = status.state?.terminated ?? status.lastState?.terminated;
     if (t && t.exitCode !== 0) {
       return {
-        stage: stageOfContainer(status.name),
+        stage: layout && stageOfContainer(layout, status.name),
         container: status.name,
         exitCode: t.exitCode,
         ...(t.reason ? { reason: t.reason } : {}),

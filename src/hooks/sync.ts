@@ -6,7 +6,7 @@ import { COMPONENT_BUILD, CONDITION, PHASE } from "../api/constants.js";
 import { readRecordedStatus, type RecordedStatus } from "../api/status-entries.js";
 import { describeErrors, type FieldError } from "../api/validate.js";
 import type { BuildPlan } from "../plan/plan.js";
-import { stageContainers } from "../plan/pod-stages.js";
+import { podLayout } from "../plan/stage-table.js";
 import { buildState, type BuildState } from "./build-state.js";
 import { mergeOutputs, statusParts } from "./build-status.js";
 import { newConfigMap } from "./children/configmap.js";
@@ -90,13 +90,14 @@ function syncBuild(
   const observedJob = findByName(objectsOf<V1Job>(req.children, TYPE.Job), name);
   const observedSecret = findByName(objectsOf<V1Secret>(req.children, TYPE.Secret), name);
   const pods = buildPods(req.related, plan.buildId, COMPONENT_BUILD);
+  const layout = podLayout(plan);
   const state = buildState({
     job: observedJob,
     pods,
     previous,
     buildId: plan.buildId,
     timeoutSeconds: plan.builder.timeoutSeconds,
-    mainContainer: stageContainers(plan).main.name,
+    layout,
     now,
   });
 
@@ -108,11 +109,12 @@ function syncBuild(
   // A Secret that was projected before keeps its data when the user's Secret is gone later.
   const secretData = projected.ok ? projected.data : observedSecret?.data;
   const secret = names.secret && secretData ? newSecret(name, namespace, labels, secretData) : undefined;
-  const job = newBuildJob(plan, names, {
-    builderImage: plan.builder.image ?? options.builderImage,
-    timestamp,
-    labels,
-  });
+  const job = newBuildJob(
+    plan,
+    names,
+    { builderImage: plan.builder.image ?? options.builderImage, timestamp, labels },
+    layout,
+  );
 
   const secretsBlocked = !projected.ok && state.kind === "pending";
   const specValid: ConditionInput = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { resolvePlan, type BuildPlan } from "../../src/plan/plan.js";
-import { stageContainers } from "../../src/plan/pod-stages.js";
+import { podLayout } from "../../src/plan/stage-table.js";
 import type { RunnerStep } from "../../src/builder/runner.js";
 import { buildSteps, stageCommandSteps, STAGE_COMMANDS, type StageCommand } from "../../src/builder/steps.js";
 import { imageBuild } from "../support/fixtures.js";
@@ -70,7 +70,7 @@ describe("bib stage <name> in the build Pod", () => {
   it("has a command for every builder container the Pod runs", () => {
     for (const base of [{ debootstrap: { suite: "bookworm" } }, { image: "registry.test/base:1" }]) {
       const p = plan({ base, validate: { boot: { enabled: true } } });
-      const { init, main } = stageContainers(p);
+      const { init, main } = podLayout(p);
       for (const c of [...init, main].filter((c) => c.image === "builder")) {
         expect(c.command.slice(0, 2)).toEqual(["bib", "stage"]);
         expect(STAGE_COMMANDS).toContain(c.command[2]);
@@ -91,12 +91,14 @@ describe("bib stage <name> in the build Pod", () => {
     const p = plan({ base: { image: "registry.test/base:1" } });
     expect(names(stageCommandSteps("inject-tools", p, publish))).toEqual(["base/inject tools"]);
     expect(names(stageCommandSteps("provision", p, publish))[0]).toBe("base/normalize image root");
-    expect(() => stageCommandSteps("base", p, publish)).toThrow(/inject-tools/);
+    expect(() => stageCommandSteps("base", p, publish)).toThrow(
+      "base: this plan does not run base in the builder image; its Pod runs inject-tools, base, provision, package, validate, publish",
+    );
   });
 
-  it("runs no step for validate when boot validation is off", () => {
-    expect(stageCommandSteps("validate", plan({ validate: { boot: { enabled: false } } }), publish)).toEqual(
-      [],
-    );
+  it("refuses validate when boot validation is off: the Pod has no such container", () => {
+    expect(() =>
+      stageCommandSteps("validate", plan({ validate: { boot: { enabled: false } } }), publish),
+    ).toThrow(/does not run validate/);
   });
 });

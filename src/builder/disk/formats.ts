@@ -1,6 +1,7 @@
 // Artifact file names and the qemu-img options behind each disk format.
 import path from "node:path";
 import type { Format } from "../../api/schema.js";
+import { QEMU_FORMAT_NAME, type ConvertedFormat } from "../../plan/formats.js";
 
 /** File extension per format: `.raw` rather than `.img` so the name says what the bytes are. */
 export const FORMAT_EXTENSION: Record<Format, string> = {
@@ -29,30 +30,12 @@ export function biosDir(workspace: string): string {
   return path.join(workspace, "bios");
 }
 
-export type DiskFormat = Exclude<Format, "raw" | "tgz">;
-
 /**
  * `qemu-img convert` output options. qcow2 is left uncompressed: compression made the package
  * stage several times slower for a modest size gain (see the report in the package step). vhd is
  * the fixed subformat with the exact size, as Azure requires; vmdk is the default monolithicSparse.
  */
-export function convertOptions(format: DiskFormat): string[] {
-  switch (format) {
-    case "qcow2":
-      return ["-O", "qcow2"];
-    case "vmdk":
-      return ["-O", "vmdk"];
-    case "vhd":
-      return ["-O", "vpc", "-o", "subformat=fixed,force_size=on"];
-  }
+export function convertOptions(format: ConvertedFormat): string[] {
+  const output = ["-O", QEMU_FORMAT_NAME[format]];
+  return format === "vhd" ? [...output, "-o", "subformat=fixed,force_size=on"] : output;
 }
-
-/** Preference order for booting a disk artifact in QEMU during validation. */
-export const BOOT_FORMAT_PREFERENCE: Format[] = ["qcow2", "raw", "vmdk", "vhd"];
-
-export const QEMU_FORMAT_NAME: Record<Exclude<Format, "tgz">, string> = {
-  qcow2: "qcow2",
-  raw: "raw",
-  vmdk: "vmdk",
-  vhd: "vpc",
-};

@@ -1,5 +1,6 @@
 // GPT disk layout as pure arithmetic: where the ESP and the root filesystem go inside the disk file.
 // Everything is aligned to 1 MiB, which every hypervisor, cloud import and SSD is happy with.
+import { bootFiles } from "../../plan/formats.js";
 
 export const SECTOR = 512;
 export const MiB = 2 ** 20;
@@ -40,8 +41,8 @@ export interface DiskLayout {
 export const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
 export const roundDown = (n: number, to: number) => Math.floor(n / to) * to;
 
-const usesBios = (mode: BootMode) => mode !== "uefi";
-const usesEsp = (mode: BootMode) => mode !== "bios";
+const usesBios = (mode: BootMode) => bootFiles(mode).bios;
+const usesEsp = (mode: BootMode) => bootFiles(mode).esp;
 
 /** Bytes in front of the root partition: the GPT's first MiB, then the boot partitions. */
 function headBytes(mode: BootMode): number {

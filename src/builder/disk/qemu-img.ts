@@ -1,6 +1,7 @@
 import { run } from "../../util/exec.js";
 import type { Progress } from "../../publish/types.js";
-import { convertOptions, type DiskFormat } from "./formats.js";
+import type { ConvertedFormat } from "../../plan/formats.js";
+import { convertOptions } from "./formats.js";
 import { lastPercent } from "./progress.js";
 
 export interface ConvertOptions {
@@ -11,7 +12,7 @@ export interface ConvertOptions {
   signal?: AbortSignal;
 }
 
-export async function convertRaw(raw: string, output: string, format: DiskFormat, o: ConvertOptions) {
+export async function convertRaw(raw: string, output: string, format: ConvertedFormat, o: ConvertOptions) {
   await run("qemu-img", ["convert", "-p", "-f", "raw", ...convertOptions(format), raw, output], {
     signal: o.signal,
     captureStdout: false,

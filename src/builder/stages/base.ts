@@ -2,7 +2,8 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { POD_PATHS } from "../../api/constants.js";
-import { TOOLS_DIR } from "../../plan/pod-stages.js";
+import { hasDiskFormat } from "../../plan/formats.js";
+import { TOOLS_DIR } from "../../plan/stage-table.js";
 import type { BasePlan, BuildPlan } from "../../plan/plan.js";
 import { run } from "../../util/exec.js";
 import { hostAptMirror } from "../base/apt-sources.js";
@@ -19,7 +20,7 @@ import { fetchAndExtract } from "../base/tarball.js";
 import { lineLogger } from "../output-lines.js";
 import type { RunnerStep } from "../runner.js";
 import { workspacePaths, type StageContext } from "../stage.js";
-import { aptCacheDir, bootPackages, hasDiskFormat, scratchDir } from "./provision.js";
+import { aptCacheDir, bootPackages, scratchDir } from "./provision.js";
 
 type Debootstrap = Extract<BasePlan, { type: "debootstrap" }>;
 
@@ -126,7 +127,10 @@ export const normalizeImageStep: RunnerStep = {
   },
 };
 
-/** The base step run by the builder itself (locally: all three kinds; in the Pod: not `image`). */
+/**
+ * The base step run by the builder itself (locally: all three kinds; in the Pod: not `image`,
+ * which the kubelet pulls). An image's tree is normalized at the start of provision.
+ */
 export function baseSteps(plan: Pick<BuildPlan, "base">): RunnerStep[] {
   const base = plan.base;
   switch (base.type) {
@@ -135,7 +139,7 @@ export function baseSteps(plan: Pick<BuildPlan, "base">): RunnerStep[] {
     case "tarball":
       return [{ name: "tarball", stage: "base", run: (ctx) => tarball(ctx, base) }];
     case "image":
-      return [{ name: "pull image", stage: "base", run: (ctx) => image(ctx, base) }, normalizeImageStep];
+      return [{ name: "pull image", stage: "base", run: (ctx) => image(ctx, base) }];
   }
 }
 

@@ -13,6 +13,7 @@ import {
   renderGrubEarlyCfg,
   renderKernelImgConf,
 } from "../disk/boot-config.js";
+import { bootFiles } from "../../plan/formats.js";
 import { biosDir, espDir } from "../disk/formats.js";
 import { diskIds } from "../disk/ids.js";
 import { inTree, readTreeFile, replaceFile, replaceSymlink } from "../disk/tree-files.js";
@@ -108,10 +109,11 @@ export const bootable: Step = {
   async run(ctx: StageContext): Promise<void> {
     const { plan } = ctx;
     const mode = plan.disk.bootMode;
+    const needs = bootFiles(mode);
     const { rootfs, state } = workspacePaths(ctx.workspace);
     const ids = diskIds(plan.buildId);
     const version = await linkKernel(rootfs);
-    await replaceFile(inTree(rootfs, "/etc/fstab"), renderFstab(ids, plan.disk.filesystem, mode !== "bios"));
+    await replaceFile(inTree(rootfs, "/etc/fstab"), renderFstab(ids, plan.disk.filesystem, needs.esp));
     const grubCfg = renderGrubCfg(ids.rootFsUuid, plan.kernel.cmdline);
 
     const esp = espDir(ctx.workspace);
@@ -119,11 +121,11 @@ export const bootable: Step = {
     await rm(esp, { recursive: true, force: true });
     await rm(bios, { recursive: true, force: true });
     try {
-      if (mode !== "bios") {
+      if (needs.esp) {
         await mkdir(inTree(rootfs, "/boot/efi"), { recursive: true });
         await buildGrubEfi(path.join(esp, "EFI", "BOOT", "BOOTX64.EFI"), grubCfg, ctx.signal);
       }
-      if (mode !== "uefi") await buildGrubPc(rootfs, bios, ids.rootFsUuid, grubCfg, ctx.signal);
+      if (needs.bios) await buildGrubPc(rootfs, bios, ids.rootFsUuid, grubCfg, ctx.signal);
     } catch (error) {
       await rm(esp, { recursive: true, force: true });
       await rm(bios, { recursive: true, force: true });

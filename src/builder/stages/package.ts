@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { mkdir, open, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Format } from "../../api/schema.js";
+import { bootFiles, diskFormats, type DiskFormat } from "../../plan/formats.js";
 import type { Artifact } from "../artifact.js";
 import {
   writeBiosBoot,
@@ -16,7 +17,7 @@ import {
   treeUsage,
   FilesystemFullError,
 } from "../disk/filesystems.js";
-import { artifactFileName, biosDir, espDir, partialFileName, type DiskFormat } from "../disk/formats.js";
+import { artifactFileName, biosDir, espDir, partialFileName } from "../disk/formats.js";
 import { diskIds } from "../disk/ids.js";
 import { diskLayout, ext4BytesNeeded } from "../disk/layout.js";
 import { convertRaw } from "../disk/qemu-img.js";
@@ -54,9 +55,10 @@ async function buildRawDisk(ctx: StageContext, raw: string): Promise<void> {
   const mode = plan.disk.bootMode;
   const esp = espDir(ctx.workspace);
   const bios = biosDir(ctx.workspace);
+  const needs = bootFiles(mode);
   for (const [needed, dir] of [
-    [mode !== "bios", esp],
-    [mode !== "uefi", bios],
+    [needs.esp, esp],
+    [needs.bios, bios],
   ] as const) {
     if (needed && !existsSync(dir))
       throw fail(`no boot files at ${dir}: the bootable step must run before package`);
@@ -133,7 +135,7 @@ async function allOrFirstError<T>(jobs: Array<Promise<T>>): Promise<T[]> {
 /** The raw disk, then every other disk format converted from it at once, each hashed when written. */
 async function diskArtifacts(
   ctx: StageContext,
-  formats: ReadonlyArray<DiskFormat | "raw">,
+  formats: readonly DiskFormat[],
   partial: (format: Format) => string,
   finalPath: (format: Format) => string,
 ): Promise<Artifact[]> {
@@ -170,12 +172,12 @@ async function packageAll(ctx: StageContext, partials: Map<Format, string>): Pro
   const { rootfs, artifacts } = workspacePaths(ctx.workspace);
   const partial = (format: Format) => path.join(artifacts, partialFileName(plan.buildName, format));
   const finalPath = (format: Format) => path.join(artifacts, artifactFileName(plan.buildName, format));
-  const diskFormats = plan.formats.filter((f): f is DiskFormat | "raw" => f !== "tgz");
-  if (diskFormats.length > 0) partials.set("raw", partial("raw"));
+  const disks = diskFormats(plan.formats);
+  if (disks.length > 0) partials.set("raw", partial("raw"));
   for (const format of plan.formats) partials.set(format, partial(format));
 
   const jobs: Array<Promise<Artifact[]>> = [];
-  if (diskFormats.length > 0) jobs.push(diskArtifacts(ctx, diskFormats, partial, finalPath));
+  if (disks.length > 0) jobs.push(diskArtifacts(ctx, disks, partial, finalPath));
   if (plan.formats.includes("tgz")) {
     jobs.push(
       timed(ctx, "tarball written and hashed", async () => {

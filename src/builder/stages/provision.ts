@@ -2,6 +2,7 @@
 // prepared by a ChrootSession (mounts, stand-ins), which is undone at the end of the stage.
 import { access, mkdir, readdir, readFile, rm, writeFile, chmod } from "node:fs/promises";
 import path from "node:path";
+import { hasDiskFormat } from "../../plan/formats.js";
 import type { BuildPlan, ProvisionerPlan } from "../../plan/plan.js";
 import { CommandError, run } from "../../util/exec.js";
 import { pathExists } from "../../util/fs.js";
@@ -12,11 +13,6 @@ import { describeAnsibleFailure, parseAnsibleFailure } from "../provision/ansibl
 import { inspectPython, noPythonMessage, pythonForAnsible } from "../provision/python.js";
 import type { RunnerStep } from "../runner.js";
 import { workspacePaths, type StageContext } from "../stage.js";
-
-/** Formats that are disks (need a kernel and an init to boot), as opposed to a tree archive. */
-export function hasDiskFormat(plan: Pick<BuildPlan, "formats">): boolean {
-  return plan.formats.some((f) => f !== "tgz");
-}
 
 /**
  * Boot essentials added to spec.packages when a disk is built from a tree that lacks them; the

@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Artifact } from "../artifact.js";
 import { run } from "../../util/exec.js";
 import { ConsoleWatcher } from "../disk/console.js";
-import { BOOT_FORMAT_PREFERENCE, QEMU_FORMAT_NAME } from "../disk/formats.js";
+import { BOOT_FORMAT_PREFERENCE, isDiskFormat, QEMU_FORMAT_NAME } from "../../plan/formats.js";
 import {
   firmwaresFor,
   kvmWorks,
@@ -66,7 +66,8 @@ async function boot(ctx: StageContext, { disk, scratch, watcher, accel, firmware
   }, timeoutSeconds * 1000);
   const started = Date.now();
   try {
-    const format = QEMU_FORMAT_NAME[disk.format as Exclude<Artifact["format"], "tgz">];
+    if (!isDiskFormat(disk.format)) throw fail(`${disk.path} is not a disk`);
+    const format = QEMU_FORMAT_NAME[disk.format];
     await run("qemu-system-x86_64", qemuBootArgs({ disk: disk.path, format, firmware, vars, accel }), {
       signal: controller.signal,
       captureStdout: false,

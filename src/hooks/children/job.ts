@@ -4,7 +4,13 @@ import type { V1Container, V1Job, V1PodSpec, V1Volume, V1VolumeMount } from "@ku
 import { POD_PATHS } from "../../api/constants.js";
 import { bytesToQuantity } from "../../api/quantity.js";
 import type { BuildPlan } from "../../plan/plan.js";
-import { BUILD_CAPABILITIES, stageContainers, type StageContainer } from "../../plan/pod-stages.js";
+import {
+  podLayout,
+  type PodContainer,
+  type PodLayout,
+  type StageMount,
+  type StageSecurity,
+} from "../../plan/stage-table.js";
 
 export interface JobNames {
   job: string;
@@ -73,36 +79,55 @@ function buildVolumes(plan: BuildPlan, names: JobNames): V1Volume[] {
   return volumes;
 }
 
-function builderMounts(plan: BuildPlan, names: JobNames): V1VolumeMount[] {
-  const mounts: V1VolumeMount[] = [
-    { name: VOLUME.workspace, mountPath: POD_PATHS.workspace },
-    { name: VOLUME.plan, mountPath: POD_PATHS.plan, readOnly: true },
-  ];
-  if (names.secret) mounts.push({ name: VOLUME.secrets, mountPath: POD_PATHS.secrets, readOnly: true });
-  referencedConfigMaps(plan).forEach((name, i) =>
-    mounts.push({
-      name: configMapVolumeName(i),
-      mountPath: `${POD_PATHS.configMaps}/${name}`,
-      readOnly: true,
-    }),
-  );
-  if (plan.builder.cacheClaimName) mounts.push({ name: VOLUME.cache, mountPath: POD_PATHS.cache });
-  if (plan.publish.volume) mounts.push({ name: VOLUME.output, mountPath: POD_PATHS.volume });
-  return mounts;
+/** A stage's mounts of the volumes this plan has, in the order of its table entry. */
+function stageMounts(wanted: readonly StageMount[], plan: BuildPlan, names: JobNames): V1VolumeMount[] {
+  const mounts: Record<StageMount, () => V1VolumeMount[]> = {
+    workspace: () => [{ name: VOLUME.workspace, mountPath: POD_PATHS.workspace }],
+    plan: () => [{ name: VOLUME.plan, mountPath: POD_PATHS.plan, readOnly: true }],
+    secrets: () =>
+      names.secret ? [{ name: VOLUME.secrets, mountPath: POD_PATHS.secrets, readOnly: true }] : [],
+    configMaps: () =>
+      referencedConfigMaps(plan).map((name, i) => ({
+        name: configMapVolumeName(i),
+        mountPath: `${POD_PATHS.configMaps}/${name}`,
+        readOnly: true,
+      })),
+    cache: () => (plan.builder.cacheClaimName ? [{ name: VOLUME.cache, mountPath: POD_PATHS.cache }] : []),
+    output: () => (plan.publish.volume ? [{ name: VOLUME.output, mountPath: POD_PATHS.volume }] : []),
+  };
+  return wanted.flatMap((m) => mounts[m]());
+}
+
+/**
+ * Root inside the container for chroot and file ownership, but not privileged: every capability
+ * the stage does not list is dropped. allowPrivilegeEscalation stays unset unless the table sets
+ * it, because Kubernetes rejects `false` together with CAP_SYS_ADMIN.
+ */
+function securityContext(security: StageSecurity): V1Container["securityContext"] {
+  return {
+    privileged: false,
+    ...(security.runAsRoot ? { runAsUser: 0, runAsNonRoot: false } : { runAsNonRoot: true }),
+    ...(security.allowPrivilegeEscalation !== undefined
+      ? { allowPrivilegeEscalation: security.allowPrivilegeEscalation }
+      : {}),
+    ...(security.readOnlyRootFilesystem !== undefined
+      ? { readOnlyRootFilesystem: security.readOnlyRootFilesystem }
+      : {}),
+    capabilities: { drop: ["ALL"], add: [...security.capabilities] },
+  };
 }
 
 function stageContainer(
-  stage: StageContainer,
+  stage: PodContainer,
   plan: BuildPlan,
   names: JobNames,
   options: BuildJobOptions,
 ): V1Container {
-  const fromBuilder = stage.image === "builder";
   const requests = quantities(plan.builder.resources?.requests);
   const limits = quantities(plan.builder.resources?.limits);
   return {
     name: stage.name,
-    image: fromBuilder ? options.builderImage : stage.image,
+    image: stage.image === "builder" ? options.builderImage : baseImage(plan),
     command: stage.command,
     env: [
       { name: "BUILD_TIMESTAMP", value: String(options.timestamp) },
@@ -111,21 +136,15 @@ function stageContainer(
     ...(requests || limits
       ? { resources: { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) } }
       : {}),
-    // Root inside the container for chroot and file ownership, but not privileged: every other
-    // capability is dropped. allowPrivilegeEscalation stays unset because Kubernetes rejects
-    // `false` together with CAP_SYS_ADMIN.
-    securityContext: {
-      privileged: false,
-      runAsUser: 0,
-      runAsNonRoot: false,
-      capabilities: { drop: ["ALL"], add: [...BUILD_CAPABILITIES] },
-    },
+    securityContext: securityContext(stage.security),
     terminationMessagePolicy: "FallbackToLogsOnError",
-    // The base image's own container only needs the workspace, where the injected copier lives.
-    volumeMounts: fromBuilder
-      ? builderMounts(plan, names)
-      : [{ name: VOLUME.workspace, mountPath: POD_PATHS.workspace }],
+    volumeMounts: stageMounts(stage.mounts, plan, names),
   };
+}
+
+function baseImage(plan: BuildPlan): string {
+  if (plan.base.type !== "image") throw new Error("a base-image container needs spec.base.image");
+  return plan.base.image;
 }
 
 /**
@@ -147,8 +166,12 @@ function schedulingFields(plan: BuildPlan): Partial<V1PodSpec> {
   };
 }
 
-export function newBuildJob(plan: BuildPlan, names: JobNames, options: BuildJobOptions): V1Job {
-  const layout = stageContainers(plan);
+export function newBuildJob(
+  plan: BuildPlan,
+  names: JobNames,
+  options: BuildJobOptions,
+  layout: PodLayout = podLayout(plan),
+): V1Job {
   const labels = { ...options.labels };
   return {
     apiVersion: "batch/v1",

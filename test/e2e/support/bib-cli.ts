@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { BUILD_CAPABILITIES } from "../../../src/plan/pod-stages.js";
+import { BUILD_CAPABILITIES } from "../../../src/plan/stage-table.js";
 
 export const REPO = path.resolve(import.meta.dirname, "../../..");
 const MAIN = path.join(REPO, "src/cli/main.ts");
