@@ -72,7 +72,7 @@ async function packageStep(tmp: string, workspace: string, plan: BuildPlan): Pro
   await writePlanDir(planDir, {
     ...plan,
     formats: ["qcow2"],
-    validate: { boot: { enabled: false, timeoutSeconds: 600, expect: [] } },
+    validate: { boot: { enabled: false, timeoutSeconds: 600, expect: [], checks: [] } },
   });
   const result = await bib([
     "stage",

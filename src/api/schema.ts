@@ -259,6 +259,16 @@ const diskSchema = z.strictObject({
   bootMode: z.enum(["uefi", "bios", "hybrid"]).default("uefi"),
 });
 
+const bootCheckSchema = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[^\n\r]+$/, "must be one line")
+    .describe("Names the check in the build log, the summary and failure messages."),
+  run: z.string().min(1).max(4096).describe("Shell text run by /bin/sh as root in the booted guest."),
+});
+
 const validateSchema = z.strictObject({
   boot: z
     .strictObject({
@@ -269,6 +279,27 @@ const validateSchema = z.strictObject({
         .max(32)
         .describe('Console patterns that must all appear (default ["login:"]).')
         .default(["login:"]),
+      checks: z
+        .array(bootCheckSchema)
+        .max(32)
+        .superRefine((checks, ctx) => {
+          const seen = new Set<string>();
+          for (const c of checks) {
+            if (seen.has(c.name))
+              ctx.addIssue({ code: "custom", message: `check names must be unique: "${c.name}"` });
+            seen.add(c.name);
+          }
+        })
+        .meta(
+          cel({
+            rule: "self.all(c, self.exists_one(d, d.name == c.name))",
+            message: "check names must be unique",
+          }),
+        )
+        .describe(
+          "Commands run as root by /bin/sh inside the booted test VM, in order, after the expected patterns appeared; each must exit 0 before the boot timeout. Nothing they need is left in the image.",
+        )
+        .default([]),
     })
     .describe("Boot the disk image in QEMU before publishing (enabled by default).")
     .prefault({}),
@@ -535,6 +566,13 @@ export const imageBuildSpecSchema = z
         message: "boot validation needs a disk format (qcow2, raw, vmdk or vhd) in formats",
       });
     }
+    if (!spec.validate.boot.enabled && spec.validate.boot.checks.length > 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["validate", "boot", "checks"],
+        message: "checks run in the booted test VM: they need validate.boot.enabled: true",
+      });
+    }
     if (spec.publish.oci && !spec.formats.includes("qcow2")) {
       ctx.addIssue({
         code: "custom",
@@ -557,6 +595,11 @@ export const imageBuildSpecSchema = z
         rule: "!has(self.formats) || self.formats.exists(f, f != 'tgz') || (has(self.validate) && has(self.validate.boot) && has(self.validate.boot.enabled) && !self.validate.boot.enabled)",
         message: "boot validation needs a disk format (qcow2, raw, vmdk or vhd) in formats",
         fieldPath: ".validate.boot.enabled",
+      },
+      {
+        rule: "!has(self.validate) || !has(self.validate.boot) || !has(self.validate.boot.checks) || size(self.validate.boot.checks) == 0 || !has(self.validate.boot.enabled) || self.validate.boot.enabled",
+        message: "checks run in the booted test VM: they need validate.boot.enabled: true",
+        fieldPath: ".validate.boot.checks",
       },
       {
         rule: "!has(self.publish) || !has(self.publish.oci) || !has(self.formats) || 'qcow2' in self.formats",

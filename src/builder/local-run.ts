@@ -20,6 +20,7 @@ import {
 import { buildSteps } from "./steps.js";
 import { scratchDir } from "./stages/provision.js";
 import { localPublishStep } from "./stages/publish.js";
+import { readChecksSummary, type ChecksSummary } from "./stages/validate.js";
 
 export interface LocalBuildOptions {
   output: string;
@@ -38,6 +39,8 @@ export function defaultCacheDir(): string {
 
 export interface LocalBuildResult extends RunOutcome {
   output?: BuildOutput;
+  /** What spec.validate.boot.checks reported in the test VM. */
+  checks?: ChecksSummary;
   logFile: string;
 }
 
@@ -88,11 +91,18 @@ export async function runLocalBuild(
   };
   const sweep = workspaceSweep(layout.workspace, [scratchDir(layout.workspace)]);
   const outcome = await runSteps(steps, ctx, events, sweep);
+  const checks = await readChecksSummary(layout.workspace);
   if (!options.keepWorkspace) {
     await rm(layout.root, { recursive: true, force: true }).catch((e: unknown) =>
       log.warn({ error: (e as Error).message }, "could not remove the workspace"),
     );
   }
   const error = outcome.error && redactedError(outcome.error, redact);
-  return { ...outcome, ...(error ? { error } : {}), ...(output ? { output } : {}), logFile };
+  return {
+    ...outcome,
+    ...(error ? { error } : {}),
+    ...(output ? { output } : {}),
+    ...(checks ? { checks } : {}),
+    logFile,
+  };
 }

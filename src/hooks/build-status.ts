@@ -58,7 +58,12 @@ function stageConditions(plan: BuildPlan, p: Progress): ConditionInput[] {
     ? stageCondition(
         CONDITION.Validated,
         p,
-        { reason: "Booted", message: `the image booted and showed: ${boot.expect.join(", ")}` },
+        {
+          reason: "Booted",
+          message: `the image booted and showed: ${boot.expect.join(", ")}${
+            boot.checks.length ? `; ${boot.checks.length}/${boot.checks.length} checks passed` : ""
+          }`,
+        },
         "BootFailed",
       )
     : {

@@ -71,6 +71,12 @@ export interface PublishPlan {
   };
 }
 
+/** One command of spec.validate.boot.checks, run in the booted test VM. */
+export interface BootCheck {
+  name: string;
+  run: string;
+}
+
 export interface BuildPlan {
   apiVersion: "bib.dev/v1alpha1";
   kind: "BuildPlan";
@@ -85,7 +91,9 @@ export interface BuildPlan {
   kernel: { cmdline: string[] };
   disk: { sizeBytes: number; filesystem: "ext4" | "xfs"; bootMode: "uefi" | "bios" | "hybrid" };
   formats: Format[];
-  validate: { boot: { enabled: boolean; timeoutSeconds: number; expect: string[] } };
+  validate: {
+    boot: { enabled: boolean; timeoutSeconds: number; expect: string[]; checks: BootCheck[] };
+  };
   publish: PublishPlan;
   builder: ImageBuildSpec["builder"];
   deletionPolicy: "Retain" | "Delete";

@@ -3,7 +3,6 @@
 // does), /proc shows the image's modules and no swap, and a playbook that tries to change every
 // piece of host state (kernel parameters, swap, hostname, modules, mounts) leaves the host as it was.
 import { lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChrootSession } from "../../src/builder/chroot/session.js";
@@ -11,33 +10,11 @@ import { STAND_IN_MARKER } from "../../src/builder/chroot/standins.js";
 import { ansibleArgs, ansibleEnv } from "../../src/builder/stages/provision.js";
 import { CommandError, run } from "../../src/util/exec.js";
 import { debianRootfs, E2E_CACHE } from "./support/debian-rootfs.js";
+import { hostState, mountPoints } from "./support/host-state.js";
 
 let tmp: string;
 let rootfs: string;
 let session: ChrootSession;
-
-const SYSCTL_KEYS = ["net.ipv4.ip_forward", "vm.overcommit_memory", "vm.swappiness", "kernel.pid_max"];
-
-/** What a playbook must not change on the build host. */
-async function hostState() {
-  const read = (f: string) => readFile(f, "utf8").catch(() => "<absent>");
-  return {
-    sysctl: await Promise.all(SYSCTL_KEYS.map((k) => read(`/proc/sys/${k.replaceAll(".", "/")}`))),
-    swaps: await read("/proc/swaps"),
-    hostname: os.hostname(),
-    etcHostname: await read("/etc/hostname"),
-    modules: await read("/proc/modules"),
-    localtime: await readlink("/etc/localtime").catch(() => "<absent>"),
-  };
-}
-
-async function mountPoints(): Promise<string[]> {
-  const mountinfo = await readFile("/proc/self/mountinfo", "utf8");
-  return mountinfo
-    .split("\n")
-    .map((l) => l.split(" ")[4])
-    .filter((m): m is string => m !== undefined);
-}
 
 /** Runs in the chroot; returns the exit status and both streams. */
 async function inChroot(args: string[]): Promise<{ code: number; out: string }> {
@@ -125,6 +102,9 @@ describe("the stand-ins, one by one, in a chroot of a real tree", () => {
     expect((await inChroot(["hostnamectl", "set-hostname", "node-1"])).code).toBe(0);
     expect(await readFile(path.join(rootfs, "etc/hostname"), "utf8")).toBe("node-1\n");
     expect((await inChroot(["hostnamectl", "--static", "status"])).out).toBe("node-1\n");
+    const transient = "hostnamectl --transient set-hostname t-1 && hostnamectl --transient status";
+    expect((await inChroot(["/bin/sh", "-c", transient])).out).toBe("t-1\n");
+    expect(await readFile(path.join(rootfs, "etc/hostname"), "utf8")).toBe("node-1\n");
   });
 
   it("timedatectl sets the image's time zone and refuses one that is not installed", async () => {

@@ -350,7 +350,12 @@ describe("a real Debian tree on a hybrid disk boots with UEFI and with BIOS", ()
   });
 
   it("and a pattern that never appears fails with the console's last lines", async () => {
-    ctx.plan.validate.boot = { enabled: true, timeoutSeconds: 30, expect: ["login:", "this never appears"] };
+    ctx.plan.validate.boot = {
+      enabled: true,
+      timeoutSeconds: 30,
+      expect: ["login:", "this never appears"],
+      checks: [],
+    };
     ctx.plan.disk.bootMode = "uefi";
     const error = await validate.run(ctx).then(
       () => undefined,

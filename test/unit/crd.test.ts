@@ -265,6 +265,7 @@ describe("imageBuildCrd", () => {
       ".spec.provisioners[]",
       ".spec.provisioners[].ansible",
       ".spec.formats",
+      ".spec.validate.boot.checks",
       ".spec.publish.aws.tags",
     ]);
   });

@@ -97,6 +97,15 @@ case "\${verb:-status}" in
     exit 0 ;;
   set-hostname)
     if [ -z "$name" ]; then echo "hostnamectl: set-hostname needs a name" >&2; exit 1; fi
+    transient_only=0
+    for arg in "$@"; do
+      case "$arg" in
+        --transient) transient_only=1 ;;
+        --static|--pretty) transient_only=0; break ;;
+      esac
+    done
+    # The transient name is the build's own UTS namespace's; the static one is the image's file.
+    if [ "$transient_only" = 1 ]; then exec hostname "$name"; fi
     printf '%s\\n' "$name" > /etc/hostname
     exit 0 ;;
   set-icon-name|set-chassis|set-deployment|set-location|icon-name|chassis|deployment|location)

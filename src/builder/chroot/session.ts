@@ -69,6 +69,9 @@ export class ChrootSession {
     await this.setupDev();
     await this.mountAt("run", ["-t", "tmpfs", "-o", "mode=0755,nosuid,nodev", "tmpfs"]);
     await mkdir(path.join(r, "run/lock"), { recursive: true, mode: 0o1777 });
+    // systemd's "booted" mark: Ansible picks its systemd service manager and hostname strategy (which
+    // the stand-ins answer); systemctl itself still sees the chroot and works offline.
+    await mkdir(path.join(r, "run/systemd/system"), { recursive: true, mode: 0o755 });
     await this.setupResolvConf();
     await this.setupProcView();
     if (this.options.aptCacheDir && (await pathExists(path.join(r, "var/cache/apt")))) {

@@ -95,7 +95,8 @@ load_state() {
 case "$verb" in
   ${SYSTEMCTL_OFFLINE_VERBS.join("|")})
     need_real
-    exec "$real" "$@" ;;
+    # The chroot's /run/systemd/system tells Ansible "booted"; systemctl must still work offline.
+    SYSTEMD_OFFLINE=1 exec "$real" "$@" ;;
   ${SYSTEMCTL_RUNTIME_NOOP_VERBS.join("|")})
     exit 0 ;;
   is-active|is-failed)
@@ -126,7 +127,7 @@ case "$verb" in
     exit 0 ;;
   *)
     need_real
-    exec "$real" "$@" ;;
+    SYSTEMD_OFFLINE=1 exec "$real" "$@" ;;
 esac
 `;
 }

@@ -95,12 +95,16 @@ export function renderGrubEarlyCfg(rootFsUuid: string): string {
  * The grub.cfg embedded in the standalone EFI binary. It cannot change after the build, so it boots
  * the /boot/vmlinuz and /boot/initrd.img links that the kernel's maintainer scripts move on update.
  */
-export function renderGrubCfg(rootFsUuid: string, extraCmdline: readonly string[]): string {
+export function renderGrubCfg(
+  rootFsUuid: string,
+  extraCmdline: readonly string[],
+  timeoutSeconds = 1,
+): string {
   return [
     "serial --unit=0 --speed=115200",
     "terminal_input console serial",
     "terminal_output console serial",
-    "set timeout=1",
+    `set timeout=${timeoutSeconds}`,
     "insmod part_gpt",
     "insmod ext2",
     "insmod xfs",

@@ -21,6 +21,8 @@ export interface BootArgs {
   vars?: string;
   accel: Accel;
   memoryMiB?: number;
+  /** A Unix socket (QEMU listens) behind the guest's virtio-serial port `checkPort`. */
+  checks?: { socket: string; port: string };
 }
 
 export function qemuBootArgs(o: BootArgs): string[] {
@@ -50,6 +52,16 @@ export function qemuBootArgs(o: BootArgs): string[] {
           `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
           "-drive",
           `if=pflash,format=raw,unit=1,file=${o.vars}`,
+        ]
+      : []),
+    ...(o.checks
+      ? [
+          "-device",
+          "virtio-serial-pci",
+          "-chardev",
+          `socket,id=bibchecks,path=${o.checks.socket},server=on,wait=off`,
+          "-device",
+          `virtserialport,chardev=bibchecks,name=${o.checks.port}`,
         ]
       : []),
     // snapshot=on: the guest's writes go to a temporary overlay; the artifact stays as built.

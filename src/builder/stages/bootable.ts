@@ -15,8 +15,9 @@ import {
 } from "../disk/boot-config.js";
 import { bootFiles } from "../../plan/formats.js";
 import { biosDir, espDir } from "../disk/formats.js";
+import { grubDefaultsFileOrder, parseGrubDefaults, type GrubDefaults } from "../disk/grub-defaults.js";
 import { diskIds } from "../disk/ids.js";
-import { inTree, readTreeFile, replaceFile, replaceSymlink } from "../disk/tree-files.js";
+import { inTree, lstatOrUndefined, readTreeFile, replaceFile, replaceSymlink } from "../disk/tree-files.js";
 import { workspacePaths, type StageContext, type Step } from "../stage.js";
 
 const GRUB_PC_DIR = "/usr/lib/grub/i386-pc";
@@ -46,6 +47,20 @@ async function linkKernel(rootfs: string): Promise<string> {
   const conf = inTree(rootfs, "/etc/kernel-img.conf");
   await replaceFile(conf, renderKernelImgConf(await readTreeFile(conf)));
   return choice.version;
+}
+
+/** GRUB_CMDLINE_LINUX(_DEFAULT) and GRUB_TIMEOUT from the image's /etc/default/grub(.d). */
+async function imageGrubDefaults(rootfs: string): Promise<GrubDefaults> {
+  const listing = await readdir(inTree(rootfs, "/etc/default/grub.d")).catch(() => [] as string[]);
+  const files = [];
+  for (const name of grubDefaultsFileOrder(listing)) {
+    const file = inTree(rootfs, name);
+    if (!(await lstatOrUndefined(file))?.isFile()) continue;
+    files.push({ name, text: await readTreeFile(file) });
+  }
+  const parsed = parseGrubDefaults(files);
+  if (!parsed.ok) throw fail(parsed.error);
+  return parsed.value;
 }
 
 async function withScratch<T>(work: (dir: string) => Promise<T>): Promise<T> {
@@ -114,7 +129,10 @@ export const bootable: Step = {
     const ids = diskIds(plan.buildId);
     const version = await linkKernel(rootfs);
     await replaceFile(inTree(rootfs, "/etc/fstab"), renderFstab(ids, plan.disk.filesystem, needs.esp));
-    const grubCfg = renderGrubCfg(ids.rootFsUuid, plan.kernel.cmdline);
+    // As grub-mkconfig would: the image's own parameters, then the spec's.
+    const grub = await imageGrubDefaults(rootfs);
+    const cmdline = [...grub.cmdline, ...plan.kernel.cmdline];
+    const grubCfg = renderGrubCfg(ids.rootFsUuid, cmdline, grub.timeout);
 
     const esp = espDir(ctx.workspace);
     const bios = biosDir(ctx.workspace);
@@ -137,7 +155,7 @@ export const bootable: Step = {
       `${JSON.stringify({ bootMode: mode, kernelVersion: version, rootFsUuid: ids.rootFsUuid })}\n`,
     );
     ctx.log.info(
-      { kernelVersion: version, bootMode: mode },
+      { kernelVersion: version, bootMode: mode, cmdline },
       "bootable: kernel linked, fstab and GRUB written",
     );
   },

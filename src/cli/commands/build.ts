@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { localPlan } from "../../builder/local.js";
 import { defaultCacheDir, runLocalBuild } from "../../builder/local-run.js";
 import { timingTable } from "../../builder/runner.js";
+import type { ChecksSummary } from "../../builder/stages/validate.js";
 import { buildInputs, loadManifests } from "../manifests.js";
 import { ProgressDisplay } from "../progress.js";
 import { table } from "./publish.js";
@@ -28,6 +29,13 @@ export function artifactsTable(
     path.join(dir, a.file),
   ]);
   return table([["FORMAT", "SIZE", "SHA256", "LOCATION"], ...rows]).join("\n");
+}
+
+/** One line per check run in the test VM, then "n/m checks passed". */
+export function checksTable(summary: ChecksSummary): string {
+  const rows = summary.checks.map((c) => [c.name, c.status === 0 ? "passed" : `failed (status ${c.status})`]);
+  const passed = summary.checks.filter((c) => c.status === 0).length;
+  return [...table([["CHECK", "RESULT"], ...rows]), `${passed}/${summary.total} checks passed`].join("\n");
 }
 
 function interruptHandling(): { signal: AbortSignal; exitCode(): number | undefined } {
@@ -72,6 +80,7 @@ async function build(flags: BuildFlags): Promise<number> {
     (steps) => (display = new ProgressDisplay(steps, process.stdout)),
   );
   display?.finish(result.timings);
+  if (result.checks) console.log(`\n${checksTable(result.checks)}`);
   if (result.error) {
     console.error(`bib build: failed: ${result.error.message}`);
     console.error(`log: ${result.logFile}`);
