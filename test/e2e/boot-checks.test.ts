@@ -53,6 +53,10 @@ const PLAYBOOK = `- hosts: all
       ansible.builtin.systemd:
         name: apt-daily.timer
         masked: true
+    - ansible.builtin.file:
+        path: /etc/default/grub.d
+        state: directory
+        mode: "0755"
     - name: kernel parameters the Debian way
       ansible.builtin.copy:
         dest: /etc/default/grub.d/50-bib.cfg
