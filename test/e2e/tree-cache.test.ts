@@ -3,7 +3,7 @@
 // longest cached prefix; a change to a step reruns it and every step after it; a cached rebuild's
 // tgz equals a cold build's; a build killed while saving leaves no entry a later build uses; and a
 // cached rebuild's disk boots holding what every step made.
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
