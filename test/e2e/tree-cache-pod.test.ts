@@ -87,7 +87,8 @@ describe("the tree cache in the build Pod", () => {
   });
 
   it("caches nothing without a claim (no cache directory), building every step as before", async () => {
-    const missing = path.join(tmp, "no-claim");
+    // Not under a pod's own directory (pod() creates tmp/<name>/), so it really does not exist.
+    const missing = path.join(tmp, "absent-claim");
     const built = await pod("no-claim", "echo one > /etc/last\n", missing);
     expect([built.tarball, built['shell "first"'], built['shell "last"']]).toEqual(["ok", "ok", "ok"]);
     expect(await readdir(path.join(missing, "trees")).catch(() => [])).toEqual([]);
