@@ -38,3 +38,56 @@ export function bytesToQuantity(bytes: number): string {
   }
   return String(bytes);
 }
+
+// The full resource.Quantity grammar (decimal and binary suffixes, decimal exponents), read exactly
+// as mantissa * 10^exp10 * 2^exp2 so that requests and limits compare without rounding.
+const RESOURCE_QUANTITY =
+  /^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:([KMGTPE]i)|([numkMGTPE])|[eE]([+-]?[0-9]+(?:\.[0-9]*)?|[+-]?\.[0-9]+))?$/;
+const DECIMAL_SUFFIX: Record<string, number> = { n: -9, u: -6, m: -3, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+const BINARY_SUFFIX: Record<string, number> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50, Ei: 60 };
+
+interface ExactQuantity {
+  mantissa: bigint;
+  exp10: number;
+  exp2: number;
+}
+
+function exactQuantity(quantity: string | number): ExactQuantity | undefined {
+  if (typeof quantity === "number") {
+    return Number.isSafeInteger(quantity) ? { mantissa: BigInt(quantity), exp10: 0, exp2: 0 } : undefined;
+  }
+  const match = RESOURCE_QUANTITY.exec(quantity);
+  if (!match) return undefined;
+  const [whole = "", fraction = ""] = match[1]!.split(".");
+  const exponent = match[4];
+  // Only whole exponents of up to three digits are read: beyond them no request or limit is meant,
+  // and the powers of ten would grow without bound.
+  if (exponent !== undefined && !/^[+-]?[0-9]{1,3}$/.test(exponent)) return undefined;
+  return {
+    mantissa: BigInt(`${whole}${fraction}` || "0"),
+    exp10: -fraction.length + (match[3] ? DECIMAL_SUFFIX[match[3]]! : 0) + (exponent ? Number(exponent) : 0),
+    exp2: match[2] ? BINARY_SUFFIX[match[2]]! : 0,
+  };
+}
+
+/** -1, 0 or 1 as `a` is less than, equal to or greater than `b`; undefined if either is no quantity. */
+export function compareQuantities(a: string | number, b: string | number): -1 | 0 | 1 | undefined {
+  const x = exactQuantity(a);
+  const y = exactQuantity(b);
+  if (!x || !y) return undefined;
+  const exp10 = Math.min(x.exp10, y.exp10);
+  const exp2 = Math.min(x.exp2, y.exp2);
+  const scale = (q: ExactQuantity) =>
+    q.mantissa * 10n ** BigInt(q.exp10 - exp10) * 2n ** BigInt(q.exp2 - exp2);
+  const [l, r] = [scale(x), scale(y)];
+  return l < r ? -1 : l > r ? 1 : 0;
+}
+
+/** Whether a quantity is a whole number (extended resources must be). */
+export function isWholeQuantity(quantity: string | number): boolean | undefined {
+  const q = exactQuantity(quantity);
+  if (!q) return undefined;
+  if (q.exp10 >= 0) return true;
+  const value = q.mantissa * 2n ** BigInt(q.exp2);
+  return value % 10n ** BigInt(-q.exp10) === 0n;
+}

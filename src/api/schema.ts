@@ -6,6 +6,13 @@ import { z } from "zod";
 import { nestedDeeperThan } from "./nesting.js";
 import { QUANTITY_PATTERN, quantityToBytes } from "./quantity.js";
 import { STAGES } from "./constants.js";
+import {
+  CEL as K8S_CEL,
+  nodeSelectorProblems,
+  resourceAmountsProblems,
+  resourceNamesProblems,
+  tolerationProblems,
+} from "./k8s-rules.js";
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -437,13 +444,39 @@ const publishSchema = z.strictObject({
     .optional(),
 });
 
-const tolerationSchema = z.strictObject({
-  key: z.string().max(317).optional(),
-  operator: z.enum(["Exists", "Equal"]).optional(),
-  value: z.string().max(63).optional(),
-  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
-  tolerationSeconds: z.int().optional(),
-});
+// Beyond the enums, Kubernetes' ValidateTolerations: reported on the toleration, where the CRD's
+// CEL rules report them too.
+const tolerationSchema = z
+  .strictObject({
+    key: z.string().max(317).optional(),
+    operator: z.enum(["Exists", "Equal"]).optional(),
+    value: z.string().max(63).optional(),
+    effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
+    tolerationSeconds: z.int().optional(),
+  })
+  .superRefine((toleration, ctx) => {
+    for (const message of tolerationProblems(toleration)) ctx.addIssue({ code: "custom", message });
+  })
+  .meta(cel(...K8S_CEL.toleration));
+
+const MAX_NODE_SELECTOR_LABELS = 64;
+const MAX_RESOURCES = 16;
+const MAX_TOLERATIONS = 64;
+/** Problems found by `check` as issues on the node itself, where the CRD's CEL rule reports them. */
+const issuesOf =
+  <T>(check: (value: T) => string[]) =>
+  (value: T, ctx: z.RefinementCtx) => {
+    for (const message of check(value)) ctx.addIssue({ code: "custom", message });
+  };
+const atMost = (max: number, what: string) => (map: Record<string, unknown>) => {
+  const n = Object.keys(map).length;
+  return n > max ? [`must have at most ${max} ${what}, has ${n}`] : [];
+};
+const resourceMap = z
+  .record(z.string(), resourceQuantity)
+  .superRefine(issuesOf(atMost(MAX_RESOURCES, "resources")))
+  .superRefine(issuesOf(resourceNamesProblems))
+  .meta({ maxProperties: MAX_RESOURCES, ...cel(K8S_CEL.resourceNames) });
 
 const builderSchema = z.strictObject({
   image: z
@@ -454,13 +487,25 @@ const builderSchema = z.strictObject({
     .optional(),
   resources: z
     .strictObject({
-      requests: z.record(z.string(), resourceQuantity).optional(),
-      limits: z.record(z.string(), resourceQuantity).optional(),
+      requests: resourceMap.optional(),
+      limits: resourceMap.optional(),
     })
+    // Requests against limits: zod only (see K8S_CEL).
+    .superRefine(issuesOf(resourceAmountsProblems))
     .describe("Requests and limits of the build Pod's containers.")
     .optional(),
-  nodeSelector: z.record(z.string(), z.string()).describe("The build Pod's nodeSelector.").default({}),
-  tolerations: z.array(tolerationSchema).describe("The build Pod's tolerations.").default([]),
+  nodeSelector: z
+    .record(z.string(), z.string().max(63))
+    .superRefine(issuesOf(atMost(MAX_NODE_SELECTOR_LABELS, "labels")))
+    .superRefine(issuesOf(nodeSelectorProblems))
+    .meta({ maxProperties: MAX_NODE_SELECTOR_LABELS, ...cel(K8S_CEL.nodeSelector) })
+    .describe("The build Pod's nodeSelector: label keys and values as Kubernetes takes them.")
+    .default({}),
+  tolerations: z
+    .array(tolerationSchema)
+    .max(MAX_TOLERATIONS)
+    .describe("The build Pod's tolerations.")
+    .default([]),
   serviceAccountName: z
     .string()
     .max(253)

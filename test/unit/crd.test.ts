@@ -254,7 +254,7 @@ describe("imageBuildCrd", () => {
     );
   });
 
-  it("keeps the CEL rules: exactly-one-of choices, unique formats and names, AWS tag keys, the spec's cross-field rules", () => {
+  it("keeps the CEL rules: exactly-one-of choices, unique formats and names, AWS tag keys, the spec's cross-field rules, the build Pod's label, resource and toleration rules", () => {
     const ruled = nodes(root)
       .filter((n) => n.schema["x-kubernetes-validations"])
       .map((n) => n.path);
@@ -267,6 +267,10 @@ describe("imageBuildCrd", () => {
       ".spec.formats",
       ".spec.validate.boot.checks",
       ".spec.publish.aws.tags",
+      ".spec.builder.resources.requests",
+      ".spec.builder.resources.limits",
+      ".spec.builder.nodeSelector",
+      ".spec.builder.tolerations[]",
     ]);
   });
 
