@@ -71,6 +71,16 @@ describe("sync: invalid spec", () => {
     expect(r.status.message).toContain("spec.disk.size");
   });
 
+  it("says what type a field expected and what it found, rather than calling it missing", () => {
+    const r = hooks.sync(
+      syncRequest(imageBuild({ ...minimalSpec, packages: "vim", builder: { nodeSelector: ["a"] } })),
+      T0,
+    );
+    expect(r.status.message).toBe(
+      "invalid spec: spec.packages: expected a list of strings, got a string; spec.builder.nodeSelector: expected a map of strings, got a list",
+    );
+  });
+
   it("drops the children of an earlier valid spec", () => {
     const { first } = firstSync(minimalSpec);
     const r = hooks.sync(syncRequest(imageBuild({ base: {} }, {}, first.status), first.children), T1);
