@@ -4,6 +4,7 @@ import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { PHASE, type Stage } from "../api/constants.js";
 import { buildResultSchema, type BuildResult } from "../api/schema.js";
 import type { RecordedStatus } from "../api/status-entries.js";
+import type { Redact } from "../plan/redact.js";
 import type { PodLayout } from "../plan/stage-table.js";
 import {
   jobOutcome,
@@ -36,6 +37,8 @@ export interface ObservedBuild {
   /** The build Pod's containers, from the stage table. */
   layout: PodLayout;
   now: Date;
+  /** Hides the build's Secret values in container messages before they reach status. */
+  redact: Redact;
 }
 
 export function isFinished(status: RecordedStatus, buildId: string): boolean {
@@ -66,7 +69,7 @@ export function buildState(o: ObservedBuild): BuildState {
   return {
     kind: "running",
     stage: current ? podStage(current, o.layout) : undefined,
-    ...(lastFailure ? { lastFailure: failureText(lastFailure) } : {}),
+    ...(lastFailure ? { lastFailure: failureText(lastFailure, o.redact) } : {}),
   };
 }
 
@@ -103,16 +106,17 @@ function failed(o: ObservedBuild, outcome: ReturnType<typeof jobOutcome>): Build
   if (outcome.reason === "DeadlineExceeded") {
     message = `build did not finish within spec.builder.timeoutSeconds (${o.timeoutSeconds}s)${stage ? ` (at stage ${stage})` : ""}`;
   } else if (last) {
-    message = failureText(last);
+    message = failureText(last, o.redact);
   } else {
     message = outcome.message ?? "build failed";
   }
   return { kind: "failed", stage, message, completionTime: outcome.time };
 }
 
-function failureText(f: ContainerFailure): string {
+/** Redacted before it is cut to size, so that no part of a secret survives at the cut. */
+function failureText(f: ContainerFailure, redact: Redact): string {
   return (
-    summarizeMessage(f.message) ??
+    summarizeMessage(f.message === undefined ? undefined : redact(f.message)) ??
     `${f.stage ?? f.container}: container ${f.container} exited with ${f.exitCode}${f.reason ? ` (${f.reason})` : ""}`
   );
 }

@@ -6,6 +6,7 @@ import { COMPONENT_CLEANUP, PHASE } from "../api/constants.js";
 import { cleanupPlan } from "../api/status-entries.js";
 import { describeErrors } from "../api/validate.js";
 import { childName } from "../plan/names.js";
+import { secretDataRedactor } from "../plan/redact.js";
 import { CLEANUP_FILE, newConfigMap } from "./children/configmap.js";
 import { newCleanupJob, type JobNames } from "./children/job.js";
 import { buildLabels } from "./children/labels.js";
@@ -117,7 +118,7 @@ export function finalize(
     .filter((f) => f !== undefined);
   const last = failures.at(-1);
   const message = last
-    ? `cleanup failed (attempt ${failures.length}): ${summarizeMessage(last.message) ?? `exit code ${last.exitCode}`}; retrying`
+    ? `cleanup failed (attempt ${failures.length}): ${summarizeMessage(last.message && secretDataRedactor(data)(last.message)) ?? `exit code ${last.exitCode}`}; retrying`
     : `deleting ${count} published item(s)`;
   return { status: deleting(`${message}${notIdentified}`), children, finalized: false };
 }

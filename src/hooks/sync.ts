@@ -6,6 +6,7 @@ import { COMPONENT_BUILD, CONDITION, PHASE } from "../api/constants.js";
 import { readRecordedStatus, type RecordedStatus } from "../api/status-entries.js";
 import { describeErrors, type FieldError } from "../api/validate.js";
 import type { BuildPlan } from "../plan/plan.js";
+import { secretDataRedactor } from "../plan/redact.js";
 import { podLayout } from "../plan/stage-table.js";
 import { buildState, type BuildState } from "./build-state.js";
 import { mergeOutputs, statusParts } from "./build-status.js";
@@ -91,6 +92,9 @@ function syncBuild(
   const observedSecret = findByName(objectsOf<V1Secret>(req.children, TYPE.Secret), name);
   const pods = buildPods(req.related, plan.buildId, COMPONENT_BUILD);
   const layout = podLayout(plan);
+  const projected = projectSecretData(plan.secrets, secretLookup(req.related, namespace));
+  // A Secret that was projected before keeps its data when the user's Secret is gone later.
+  const secretData = projected.ok ? projected.data : observedSecret?.data;
   const state = buildState({
     job: observedJob,
     pods,
@@ -99,15 +103,14 @@ function syncBuild(
     timeoutSeconds: plan.builder.timeoutSeconds,
     layout,
     now,
+    // What the build Pod can print: the values of its Secret.
+    redact: secretDataRedactor(secretData),
   });
 
-  const projected = projectSecretData(plan.secrets, secretLookup(req.related, namespace));
   const names: JobNames = { job: name, configMap: name, ...(plan.secrets.length ? { secret: name } : {}) };
   const timestamp = buildTimestamp(observedJob, previous, plan.buildId, now);
 
   const configMap = newConfigMap(name, plan, labels, {}, planDocument);
-  // A Secret that was projected before keeps its data when the user's Secret is gone later.
-  const secretData = projected.ok ? projected.data : observedSecret?.data;
   const secret = names.secret && secretData ? newSecret(name, namespace, labels, secretData) : undefined;
   const job = newBuildJob(
     plan,

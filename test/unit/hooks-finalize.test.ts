@@ -154,6 +154,31 @@ describe("finalize", () => {
     expect(r.children.map((c) => c.kind)).toEqual(["ConfigMap", "Secret", "Job"]);
   });
 
+  it("hides the credentials' values in the cleanup Pod's message before it reaches status", () => {
+    const related = [
+      secret("aws", { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE1", AWS_SECRET_ACCESS_KEY: "wJalr-s3cr3t-key" }),
+      ...secrets.slice(1),
+    ];
+    const first = finalizing(spec("Delete"), published, [], related);
+    const job = withJobStatus(cleanupJob(first));
+    // A log tail long enough to be cut, with a secret across the cut.
+    const tail = `${"x".repeat(969)} wJalr-s3cr3t-key`;
+    const failedPod = podOf(job, {
+      cleanup: { exitCode: 1, message: `publish.aws: signing with AKIAEXAMPLE1 rejected\n${tail}` },
+    });
+    const r = finalizing(
+      spec("Delete"),
+      first.status,
+      [...first.children.slice(0, 2), job],
+      [...related, failedPod],
+    );
+    const text = JSON.stringify(r.status);
+    for (const value of ["AKIAEXAMPLE1", "wJalr-s3cr3t-key", "wJalr"]) expect(text).not.toContain(value);
+    expect(r.status.message).toMatch(
+      /^cleanup failed \(attempt 1\): publish\.aws: signing with \[REDACTED\] rejected \| x+ \[REDA…; retrying$/,
+    );
+  });
+
   it("finishes only once the cleanup Job succeeded", () => {
     const first = finalizing(spec("Delete"), published);
     const done = withJobStatus(cleanupJob(first), "Complete");

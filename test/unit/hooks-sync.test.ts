@@ -232,6 +232,31 @@ describe("sync: build lifecycle", () => {
     expect(condition(r, "Ready")).toMatchObject({ status: "False", reason: "BuildFailed" });
   });
 
+  it("hides the build's Secret values in a container's message before it reaches status", () => {
+    const vaultSpec = {
+      ...awsSpec,
+      provisioners: [
+        { ansible: { playbook: "- hosts: all", extraVarsSecretRef: { name: "vault", key: "vars.yml" } } },
+      ],
+    };
+    const vault = secret("vault", { "vars.yml": "db_password: hunter2-db\napi_token: tok-123456\n" });
+    const { first, parent } = firstSync(vaultSpec, [awsSecret, vault]);
+    const job = withJobStatus(jobOf(first), "Failed", { reason: "BackoffLimitExceeded" });
+    // A log tail (FallbackToLogsOnError) long enough to be cut, with a secret across the cut.
+    const tail = `${"x".repeat(965)} s3cr3t-value`;
+    const pod = podOf(job, {
+      base: { exitCode: 0 },
+      provision: { exitCode: 2, message: `task failed: login with hunter2-db and tok-123456\n${tail}` },
+    });
+    const r = hooks.sync(syncRequest(parent, [job], [pod, awsSecret, vault]), T1);
+    expect(r.status.phase).toBe("Failed");
+    const text = JSON.stringify(r.status);
+    for (const value of ["hunter2-db", "tok-123456", "s3cr3t", "s3cr"]) expect(text).not.toContain(value);
+    expect(r.status.message).toMatch(
+      /^task failed: login with \[REDACTED\] and \[REDACTED\] \| x+ \[REDA…$/,
+    );
+  });
+
   it("explains a deadline", () => {
     const { first, parent } = firstSync({ ...minimalSpec, builder: { timeoutSeconds: 600 } });
     const job = withJobStatus(jobOf(first), "Failed", { reason: "DeadlineExceeded" });

@@ -3,13 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createRedactor,
-  loadRedactor,
-  MIN_SECRET_LENGTH,
-  REDACTED,
-  secretValues,
-} from "../../src/util/secret-redactor.js";
+import { createRedactor, MIN_SECRET_LENGTH, REDACTED, secretValues } from "../../src/plan/redact.js";
+import { loadRedactor } from "../../src/util/secret-redactor.js";
 
 describe("secret redactor", () => {
   it("hides each string of a YAML or JSON Secret file, and the file as a whole", () => {

@@ -68,6 +68,7 @@ describe("a stage added to the table", () => {
       timeoutSeconds: p.builder.timeoutSeconds,
       layout,
       now: new Date(now),
+      redact: (text) => text,
     });
 
   it("becomes an init container of the Job, before the main container, with what its entry asks for", () => {
