@@ -89,17 +89,29 @@ export interface CleanupPlan {
   unidentified: string[];
 }
 
+const IMAGE_TARGET_FIELDS = ["provider", "region", "imageId", "snapshotId", "name", "digest"] as const;
+
+/**
+ * Only the fields cleanup acts on: a status of thousands of entries must still fit in the cleanup
+ * Job's ConfigMap (1 MiB), and sizes, hashes and formats do not help to delete anything.
+ */
+function compactImage(image: CleanableImage): CleanableImage {
+  return Object.fromEntries(
+    IMAGE_TARGET_FIELDS.filter((k) => typeof image[k] === "string").map((k) => [k, image[k]]),
+  ) as CleanableImage;
+}
+
 /** Sorts recorded outputs into what cleanup deletes, what it leaves on purpose, and what it cannot identify. */
 export function cleanupPlan(status: RecordedStatus): CleanupPlan {
   const plan: CleanupPlan = { targets: { artifacts: [], images: [] }, unidentified: [] };
   (status.artifacts ?? []).forEach((raw, i) => {
     const target = cleanableArtifactSchema.safeParse(raw);
-    if (target.success) plan.targets.artifacts.push(target.data);
+    if (target.success) plan.targets.artifacts.push({ location: target.data.location });
     else if (!volumeArtifactSchema.safeParse(raw).success) plan.unidentified.push(`status.artifacts[${i}]`);
   });
   (status.images ?? []).forEach((raw, i) => {
     const target = cleanableImageSchema.safeParse(raw);
-    if (target.success) plan.targets.images.push(target.data);
+    if (target.success) plan.targets.images.push(compactImage(target.data));
     else plan.unidentified.push(`status.images[${i}]`);
   });
   return plan;

@@ -20,7 +20,7 @@ import {
   summarizeMessage,
   TYPE,
 } from "./observe.js";
-import { resolveBuild, type Resolver } from "./resolve.js";
+import { dataBytes, MAX_CONFIGMAP_BYTES, resolveBuild, type Resolver } from "./resolve.js";
 import { compactStatus, previousStatus, secretLookup, type HookOptions } from "./sync.js";
 import type { KubeObject, SyncRequest, SyncResponse } from "./types.js";
 
@@ -103,11 +103,21 @@ export function finalize(
   }
 
   const names: JobNames = { job: name, configMap: name, ...(credentials.length ? { secret: name } : {}) };
-  const children: KubeObject[] = [
-    newConfigMap(name, { ...plan, assets: {} }, labels, {
-      [CLEANUP_FILE]: `${JSON.stringify(targets)}\n`,
-    }) as KubeObject,
-  ];
+  const configMap = newConfigMap(name, { ...plan, assets: {} }, labels, {
+    [CLEANUP_FILE]: `${JSON.stringify(targets)}\n`,
+  });
+  // The API server refuses a ConfigMap over 1 MiB: say so rather than ask for one forever.
+  const bytes = dataBytes(configMap.data ?? {});
+  if (bytes > MAX_CONFIGMAP_BYTES) {
+    return {
+      status: deleting(
+        `cannot clean up ${count} published item(s): the list takes ${Math.ceil(bytes / 1024)} KiB, more than the cleanup Job's ConfigMap holds (${MAX_CONFIGMAP_BYTES / 1024} KiB); delete them by hand, or remove the finalizer to keep them${notIdentified}`,
+      ),
+      children: [],
+      finalized: false,
+    };
+  }
+  const children: KubeObject[] = [configMap as KubeObject];
   if (names.secret && data) children.push(newSecret(name, namespace, labels, data) as KubeObject);
   children.push(
     newCleanupJob(plan, names, plan.builder.image ?? options.builderImage, labels) as unknown as KubeObject,

@@ -11,6 +11,11 @@ import { planDocument } from "../plan/plan-document.js";
 /** ConfigMaps hold at most 1 MiB; leave room for metadata. */
 export const MAX_CONFIGMAP_BYTES = 1000 * 1024;
 
+/** Bytes of a ConfigMap's data as the API server counts them: keys and values. */
+export function dataBytes(data: Record<string, string>): number {
+  return Object.entries(data).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+}
+
 export interface ResolvedBuild {
   result: PlanResult;
   /** `plan.json` as the ConfigMap holds it; only for a valid plan. */

@@ -98,7 +98,10 @@ export function validateChild(child: ChildObject): string[] {
     for (const [k, v] of Object.entries(data)) {
       if (!CONFIG_KEY.test(k)) errors.push(`${key} ${name}: invalid key ${k}`);
       if (child.kind === "Secret" && !BASE64.test(v)) errors.push(`${key} ${name}: data.${k} is not base64`);
-      bytes += k.length + v.length;
+      // The API server's limit is on bytes (keys and values), not characters.
+      bytes +=
+        Buffer.byteLength(k) +
+        (child.kind === "Secret" ? Buffer.from(v, "base64").length : Buffer.byteLength(v));
     }
     if (bytes > 1024 * 1024) errors.push(`${key} ${name}: ${bytes} bytes exceed 1 MiB`);
   }

@@ -2,6 +2,7 @@ import type { V1Job } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { createHooks } from "../../src/hooks/index.js";
 import type { SyncResponse } from "../../src/hooks/types.js";
+import { validateChild, type ChildObject } from "../support/k8s-validate.js";
 import { BUILDER_IMAGE, imageBuild, podOf, secret, syncRequest, withJobStatus } from "../support/fixtures.js";
 
 const hooks = createHooks({ builderImage: BUILDER_IMAGE });
@@ -91,8 +92,8 @@ describe("finalize", () => {
     expect(r.finalized).toBe(false);
     const configMap = r.children[0] as unknown as { data: Record<string, string> };
     expect(JSON.parse(configMap.data["cleanup.json"]!)).toEqual({
-      artifacts: [iso, published.artifacts[0]],
-      images: published.images,
+      artifacts: [{ location: iso.location }, { location: published.artifacts[0]!.location }],
+      images: published.images.map(({ buildId: _b, ...image }) => image),
     });
     expect(r.status.message).toContain("cannot clean up what status.images[0] names");
     expect(r.status.images).toEqual(status.images);
@@ -110,6 +111,31 @@ describe("finalize", () => {
     expect(onlyUnknown.status.message).not.toContain("nothing was published");
   });
 
+  it("with Delete never asks for a cleanup ConfigMap the API server would refuse (over 1 MiB)", () => {
+    const images = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        provider: "aws",
+        region: "us-east-1",
+        imageId: `ami-${String(i).padStart(17, "0")}`,
+        snapshotId: `snap-${String(i).padStart(17, "0")}`,
+        name: `capa-ami-debian-12-v1.31.2-${1795428000 + i}`,
+        buildId: "0123456789abcdef",
+      }));
+    // Thousands of entries fit once cleanup.json holds only what cleanup acts on.
+    const many = finalizing(spec("Delete"), { ...published, images: images(6000) });
+    expect(many.children.map((c) => c.kind)).toEqual(["ConfigMap", "Secret", "Job"]);
+    for (const child of many.children) expect(validateChild(child as ChildObject)).toEqual([]);
+    const cm = many.children[0] as unknown as { data: Record<string, string> };
+    expect(JSON.parse(cm.data["cleanup.json"]!).images).toHaveLength(6000);
+
+    const tooMany = finalizing(spec("Delete"), { ...published, images: images(20000) });
+    expect(tooMany.finalized).toBe(false);
+    expect(tooMany.children).toEqual([]);
+    expect(tooMany.status.message).toMatch(
+      /^cannot clean up 20001 published item\(s\): the list takes \d+ KiB, more than the cleanup Job's ConfigMap holds \(1000 KiB\)/,
+    );
+  });
+
   it("with Delete and nothing published finishes at once", () => {
     const r = finalizing(spec("Delete"), { phase: "Failed", buildId: "x" });
     expect(r.finalized).toBe(true);
@@ -121,8 +147,8 @@ describe("finalize", () => {
     expect(r.children.map((c) => c.kind)).toEqual(["ConfigMap", "Secret", "Job"]);
     const cm = r.children[0] as unknown as { data: Record<string, string> };
     expect(JSON.parse(cm.data["cleanup.json"]!)).toEqual({
-      images: published.images,
-      artifacts: [published.artifacts[0]],
+      images: published.images.map(({ buildId: _b, ...image }) => image),
+      artifacts: [{ location: published.artifacts[0]!.location }],
     });
     const projected = r.children[1] as unknown as { data: Record<string, string> };
     expect(Object.keys(projected.data).sort()).toEqual([

@@ -252,9 +252,7 @@ describe("sync: build lifecycle", () => {
     expect(r.status.phase).toBe("Failed");
     const text = JSON.stringify(r.status);
     for (const value of ["hunter2-db", "tok-123456", "s3cr3t", "s3cr"]) expect(text).not.toContain(value);
-    expect(r.status.message).toMatch(
-      /^task failed: login with \[REDACTED\] and \[REDACTED\] \| x+ \[REDA…$/,
-    );
+    expect(r.status.message).toMatch(/^task failed: login with \[REDACTED\] and \[REDACTED\] \| x+ \[REDA…$/);
   });
 
   it("explains a deadline", () => {
