@@ -478,7 +478,7 @@ const resourceMap = z
   .superRefine(issuesOf(resourceNamesProblems))
   .meta({ maxProperties: MAX_RESOURCES, ...cel(K8S_CEL.resourceNames) });
 
-export const builderSchema = z.strictObject({
+const builderSchema = z.strictObject({
   image: z
     .string()
     .max(512)

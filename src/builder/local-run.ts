@@ -5,7 +5,7 @@ import path from "node:path";
 import { pino, type Logger } from "pino";
 import type { BuildPlan } from "../plan/plan.js";
 import type { BuildOutput } from "../publish/build-output.js";
-import type { Progress } from "../util/progress.js";
+import type { Progress } from "../publish/types.js";
 import { readPlanDir } from "./plan-dir.js";
 import { localLayout, missingReferences, prepareLayout, type ManifestSet } from "./local.js";
 import { loadRedactor } from "../util/secret-redactor.js";
@@ -24,7 +24,8 @@ import { readChecksSummary, type ChecksSummary } from "./stages/validate.js";
 
 export interface LocalBuildOptions {
   output: string;
-  cache: string;
+  /** Cache directory; absent: no cache is read or written (`--no-cache`). */
+  cache?: string;
   /** Directory for the Pod-like layout; default /var/tmp/bib-<buildName> (disk, not tmpfs). */
   workspace?: string;
   keepWorkspace: boolean;
@@ -57,7 +58,7 @@ export async function runLocalBuild(
   );
   await prepareLayout(layout, plan, manifests);
   await mkdir(options.output, { recursive: true });
-  await mkdir(options.cache, { recursive: true });
+  if (options.cache) await mkdir(options.cache, { recursive: true });
   const logFile = path.join(options.output, `${plan.buildName}.log`);
   const redact = await loadRedactor(layout.secretsDir);
   const log: Logger = pino(
@@ -82,7 +83,7 @@ export async function runLocalBuild(
     workspace: layout.workspace,
     secretsDir: layout.secretsDir,
     configMapsDir: layout.configMapsDir,
-    cacheDir: options.cache,
+    ...(options.cache ? { cacheDir: options.cache } : {}),
     volumeRoot: options.output,
     timestamp: options.timestamp,
     log,

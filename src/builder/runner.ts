@@ -12,7 +12,7 @@ export interface RunnerStep extends Step {
   cleanup?(ctx: StageContext): Promise<void>;
 }
 
-export type Outcome = "ok" | "failed" | "skipped";
+export type Outcome = "ok" | "cached" | "failed" | "skipped";
 
 export interface StepTiming {
   stage: Stage;
@@ -98,7 +98,7 @@ export async function runSteps(
     const begin = performance.now();
     let outcome: Outcome = "ok";
     try {
-      await step.run(ctx);
+      if ((await step.run(ctx)) === "cached") outcome = "cached";
       if (ctx.signal.aborted) throw new Error(abortReason(ctx.signal));
     } catch (cause) {
       outcome = "failed";
@@ -108,7 +108,7 @@ export async function runSteps(
     const seconds = (performance.now() - begin) / 1000;
     const timing = { stage: step.stage, step: step.name, seconds, outcome };
     timings.push(timing);
-    ctx.log[outcome === "ok" ? "info" : "error"](
+    ctx.log[outcome === "failed" ? "error" : "info"](
       {
         stage: step.stage,
         step: step.name,

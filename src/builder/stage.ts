@@ -2,7 +2,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { Stage } from "../api/constants.js";
 import type { BuildPlan } from "../plan/plan.js";
-import type { Progress } from "../util/progress.js";
+import type { Progress } from "../publish/types.js";
 
 /** Everything a stage may use; the same for `bib build` on one machine and for the build Pod. */
 export interface StageContext {
@@ -14,8 +14,10 @@ export interface StageContext {
   secretsDir: string;
   /** ConfigMaps referenced by the spec, one directory per ConfigMap, one file per key. */
   configMapsDir: string;
-  /** Package cache shared across builds (apt archives); absent when caching is off. */
+  /** Cache shared across builds (apt archives, cached trees); absent when caching is off. */
   cacheDir?: string;
+  /** Size bound of the cached trees under cacheDir (default: DEFAULT_TREE_CACHE_BYTES). */
+  treeCacheMaxBytes?: number;
   /** Where publish.volume's claim is mounted; locally, the output directory. */
   volumeRoot: string;
   /** Unix seconds of the build's start, stable across retries. */
@@ -29,7 +31,8 @@ export interface StageContext {
 export interface Step {
   name: string;
   stage: Stage;
-  run(ctx: StageContext): Promise<void>;
+  /** Resolves "cached" when the tree restored from the cache already holds this step's result. */
+  run(ctx: StageContext): Promise<void | "cached">;
 }
 
 export function workspacePaths(workspace: string) {

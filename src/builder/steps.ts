@@ -11,7 +11,9 @@ import {
   type StageTable,
 } from "../plan/stage-table.js";
 import type { RunnerStep } from "./runner.js";
-import { baseSteps, injectToolsStep, normalizeImageStep } from "./stages/base.js";
+import { cacheLookupStep } from "./cache/lookup.js";
+import { skippedWhenRestored } from "./cache/save.js";
+import { baseCacheIdentity, baseSteps, injectToolsStep, normalizeImageStep } from "./stages/base.js";
 import { bootable } from "./stages/bootable.js";
 import { packageStep } from "./stages/package.js";
 import { provisionSteps } from "./stages/provision.js";
@@ -31,11 +33,21 @@ export interface ContainerSteps {
  */
 export const CONTAINER_STEPS: Record<ContainerName, ContainerSteps> = {
   "inject-tools": { steps: () => [injectToolsStep], podOnly: true },
-  base: { steps: baseSteps },
+  // The cache lookup comes first: a restored provisioned tree makes the base and later steps "cached".
+  base: {
+    steps: (plan) =>
+      isImageBase(plan) ? baseSteps(plan) : [cacheLookupStep(baseCacheIdentity), ...baseSteps(plan)],
+  },
   // An image base was copied by a copier that cannot run the builder's code: provision first
   // normalizes what it copied (locally too, after `pull image`, so both runs are the same).
   provision: {
-    steps: (plan) => [...(isImageBase(plan) ? [normalizeImageStep] : []), ...provisionSteps(plan)],
+    // An image base's cache lookup runs here, once its own container has copied it.
+    steps: (plan) => [
+      ...(isImageBase(plan)
+        ? [cacheLookupStep(baseCacheIdentity), skippedWhenRestored(normalizeImageStep)]
+        : []),
+      ...provisionSteps(plan),
+    ],
   },
   package: { steps: (plan) => [...(hasDiskFormat(plan) ? [bootable] : []), sysprep, packageStep] },
   validate: { steps: () => [validate] },

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerBuild } from "./commands/build.js";
+import { registerCache } from "./commands/cache.js";
 import { registerCleanup } from "./commands/cleanup.js";
 import { registerPublish } from "./commands/publish.js";
 import { registerRender } from "./commands/render.js";
@@ -23,6 +24,7 @@ const program = new Command("bib")
 
 for (const register of [
   registerBuild,
+  registerCache,
   registerValidate,
   registerRender,
   registerPublish,

@@ -1,12 +1,12 @@
 // Live progress of `bib build`: on a terminal, the step list redrawn in place (✓ done, ▶ running
 // with seconds and percentage, · pending); otherwise one plain line per event, for CI logs.
-import type { Progress } from "../util/progress.js";
-import type { RunnerEvents, RunnerStep, StepTiming } from "../builder/runner.js";
+import type { Progress } from "../publish/types.js";
+import type { Outcome, RunnerEvents, RunnerStep, StepTiming } from "../builder/runner.js";
 
 interface Row {
   stage: string;
   step: string;
-  state: "pending" | "running" | "ok" | "failed" | "skipped";
+  state: "pending" | "running" | Outcome;
   seconds?: number;
   started?: number;
 }
@@ -16,7 +16,14 @@ export function percent(done: number, total: number): string {
   return `${Math.min(100, Math.floor((done / total) * 100))}%`;
 }
 
-const MARK: Record<Row["state"], string> = { pending: "·", running: "▶", ok: "✓", failed: "✗", skipped: "-" };
+const MARK: Record<Row["state"], string> = {
+  pending: "·",
+  running: "▶",
+  ok: "✓",
+  cached: "≡",
+  failed: "✗",
+  skipped: "-",
+};
 
 export function renderRows(rows: readonly Row[], now: number, task?: string): string[] {
   const stageWidth = Math.max(...rows.map((r) => r.stage.length));

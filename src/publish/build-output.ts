@@ -4,7 +4,7 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { FORMATS, buildResultSchema } from "../api/schema.js";
-import type { Artifact } from "../plan/artifact.js";
+import type { Artifact } from "../builder/artifact.js";
 
 export const BUILD_OUTPUT_FILE = "build.json";
 

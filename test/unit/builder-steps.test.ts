@@ -24,6 +24,7 @@ describe("the step list of a plan", () => {
       validate: { boot: { enabled: true } },
     });
     expect(names(buildSteps(p, publish))).toEqual([
+      "base/cache lookup",
       "base/debootstrap",
       "provision/prepare chroot",
       "provision/packages",
@@ -42,6 +43,7 @@ describe("the step list of a plan", () => {
   it("skips bootable for a tree-only build, files when there are none, validate when disabled", () => {
     const p = plan({ formats: ["tgz"], validate: { boot: { enabled: false } } });
     expect(names(buildSteps(p, publish))).toEqual([
+      "base/cache lookup",
       "base/debootstrap",
       "provision/prepare chroot",
       "provision/packages",
@@ -58,8 +60,9 @@ describe("the step list of a plan", () => {
       formats: ["tgz"],
       validate: { boot: { enabled: false } },
     });
-    expect(names(buildSteps(p, publish)).slice(0, 3)).toEqual([
+    expect(names(buildSteps(p, publish)).slice(0, 4)).toEqual([
       "base/pull image",
+      "base/cache lookup",
       "base/normalize image root",
       "provision/prepare chroot",
     ]);
@@ -87,10 +90,13 @@ describe("bib stage <name> in the build Pod", () => {
     expect(names(pod)).toEqual(names(buildSteps(p, publish)));
   });
 
-  it("normalizes the copied image at the start of provision, and refuses `base` for an image", () => {
+  it("looks up the cache and normalizes the copied image at the start of provision, and refuses `base` for an image", () => {
     const p = plan({ base: { image: "registry.test/base:1" } });
     expect(names(stageCommandSteps("inject-tools", p, publish))).toEqual(["base/inject tools"]);
-    expect(names(stageCommandSteps("provision", p, publish))[0]).toBe("base/normalize image root");
+    expect(names(stageCommandSteps("provision", p, publish)).slice(0, 2)).toEqual([
+      "base/cache lookup",
+      "base/normalize image root",
+    ]);
     expect(() => stageCommandSteps("base", p, publish)).toThrow(
       "base: this plan does not run base in the builder image; its Pod runs inject-tools, base, provision, package, validate, publish",
     );

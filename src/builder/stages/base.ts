@@ -9,13 +9,10 @@ import { run } from "../../util/exec.js";
 import { hostAptMirror } from "../base/apt-sources.js";
 import { injectTools, normalizeImageRootfs } from "../base/copier.js";
 import { pullAndUnpack } from "../base/oci.js";
-import {
-  extractCachedTree,
-  freshCachedTree,
-  storeTree,
-  treeCacheFile,
-  treeCacheKey,
-} from "../base/tree-cache.js";
+import { TREE_CACHE_MAX_AGE_MS, type BaseIdentity } from "../cache/lookup.js";
+import { skippedWhenRestored } from "../cache/save.js";
+import { TreeStore, treesDir } from "../cache/store.js";
+import { treeCacheKey } from "../base/tree-cache.js";
 import { fetchAndExtract } from "../base/tarball.js";
 import { lineLogger } from "../output-lines.js";
 import type { RunnerStep } from "../runner.js";
@@ -62,15 +59,18 @@ async function debootstrap(ctx: StageContext, spec: Debootstrap): Promise<void> 
   const rootfs = workspacePaths(ctx.workspace).rootfs;
   await freshRoot(rootfs);
   const mirror = base.mirror ?? (await hostAptMirror());
-  const treeFile = ctx.cacheDir
-    ? treeCacheFile(ctx.cacheDir, treeCacheKey({ ...base, ...(mirror ? { mirror } : {}) }))
-    : undefined;
-  if (treeFile && (await freshCachedTree(treeFile, Date.now()))) {
+  // debootstrap spends most of its time configuring packages, not downloading: a warm build reuses
+  // a tree of the same suite, variant, includes and mirror, for up to a day (packages then runs
+  // apt-get update before installing).
+  const store = ctx.cacheDir ? new TreeStore(treesDir(ctx.cacheDir)) : undefined;
+  const name = `debootstrap-${treeCacheKey({ ...base, ...(mirror ? { mirror } : {}) })}`;
+  const cached = await store?.entry(name);
+  if (store && cached && Date.now() - cached.createdMs < TREE_CACHE_MAX_AGE_MS) {
     ctx.log.info(
-      { stage: "base", step: "debootstrap", cachedTree: treeFile },
+      { stage: "base", step: "debootstrap", cachedTree: cached.file },
       "base: reusing a cached debootstrap tree",
     );
-    await extractCachedTree(treeFile, rootfs, ctx.signal);
+    await store.restore(name, rootfs, ctx.signal);
     return;
   }
   const cache = aptCacheDir(ctx);
@@ -90,7 +90,7 @@ async function debootstrap(ctx: StageContext, spec: Debootstrap): Promise<void> 
     },
   });
   out.flush();
-  if (treeFile) await storeTree(rootfs, treeFile, ctx.signal);
+  await store?.save(name, rootfs, { step: "debootstrap", buildName: ctx.plan.buildName }, ctx.signal);
 }
 
 async function tarball(ctx: StageContext, base: Extract<BasePlan, { type: "tarball" }>): Promise<void> {
@@ -135,13 +135,37 @@ export function baseSteps(plan: Pick<BuildPlan, "base">): RunnerStep[] {
   const base = plan.base;
   switch (base.type) {
     case "debootstrap":
-      return [{ name: "debootstrap", stage: "base", run: (ctx) => debootstrap(ctx, base) }];
+      return [
+        skippedWhenRestored({ name: "debootstrap", stage: "base", run: (ctx) => debootstrap(ctx, base) }),
+      ];
     case "tarball":
-      return [{ name: "tarball", stage: "base", run: (ctx) => tarball(ctx, base) }];
+      return [skippedWhenRestored({ name: "tarball", stage: "base", run: (ctx) => tarball(ctx, base) })];
     case "image":
-      return [{ name: "pull image", stage: "base", run: (ctx) => image(ctx, base) }];
+      return [skippedWhenRestored({ name: "pull image", stage: "base", run: (ctx) => image(ctx, base) })];
   }
 }
+
+/**
+ * What the base tree is, for the tree cache's keys: debootstrap's inputs (boot includes and the
+ * mirror resolved), a tarball's sha256, an image's digest. An image named by tag has none (the tag
+ * can move), so its builds are not cached.
+ */
+export const baseCacheIdentity: BaseIdentity = async (ctx) => {
+  const base = ctx.plan.base;
+  switch (base.type) {
+    case "debootstrap": {
+      const full = withBootIncludes(base, ctx.plan);
+      const mirror = full.mirror ?? (await hostAptMirror());
+      return { debootstrap: treeCacheKey({ ...full, ...(mirror ? { mirror } : {}) }) };
+    }
+    case "tarball":
+      return { tarball: base.sha256.toLowerCase() };
+    case "image": {
+      const digest = /@(sha256:[0-9a-f]{64})$/.exec(base.image)?.[1];
+      return digest ? { image: digest } : undefined;
+    }
+  }
+};
 
 /** `bib stage inject-tools`: puts the static copier where the base image's container finds it. */
 export const injectToolsStep: RunnerStep = {

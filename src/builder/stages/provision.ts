@@ -11,6 +11,8 @@ import { ChrootSession } from "../chroot/session.js";
 import { lineLogger, outputBuffer } from "../output-lines.js";
 import { describeAnsibleFailure, parseAnsibleFailure } from "../provision/ansible-output.js";
 import { inspectPython, noPythonMessage, pythonForAnsible } from "../provision/python.js";
+import { provisionerStepName } from "../cache/keys.js";
+import { cacheable } from "../cache/save.js";
 import type { RunnerStep } from "../runner.js";
 import { workspacePaths, type StageContext } from "../stage.js";
 
@@ -101,53 +103,68 @@ export function provisionSteps(plan: BuildPlan): RunnerStep[] {
         await session?.close();
       },
     },
-    {
-      name: "packages",
-      stage: "provision",
-      async run(ctx) {
-        const python = pythonForAnsible(plan.provisioners, await inspectPython(need().rootfs));
-        if ("error" in python) throw new Error(python.error);
-        if (python.install.length > 0) {
-          ctx.log.info(
-            { stage: "provision", step: "packages", packages: python.install },
-            `the image has no Python, which the ansible provisioners need: installing ${python.install.join(" ")} (it stays in the image)`,
-          );
-        }
-        const packages = [
-          ...new Set([...packagesToInstall(plan, await inspectTree(need().rootfs)), ...python.install]),
-        ];
-        if (packages.length === 0) return;
-        const out = lineLogger(ctx.log, { stage: "provision", step: "packages" });
-        await need().exec(["apt-get", ...APT_OPTIONS, "update"], {
-          onOutput: out.onOutput,
-          captureStdout: false,
-        });
-        await need().exec(aptInstallArgs(packages), { onOutput: out.onOutput, captureStdout: false });
-        out.flush();
-        // A package may have replaced a stand-in with a newer real program.
-        await need().ensureStandIns();
+    cacheable(
+      {
+        name: "packages",
+        stage: "provision",
+        async run(ctx) {
+          const python = pythonForAnsible(plan.provisioners, await inspectPython(need().rootfs));
+          if ("error" in python) throw new Error(python.error);
+          if (python.install.length > 0) {
+            ctx.log.info(
+              { stage: "provision", step: "packages", packages: python.install },
+              `the image has no Python, which the ansible provisioners need: installing ${python.install.join(" ")} (it stays in the image)`,
+            );
+          }
+          const packages = [
+            ...new Set([...packagesToInstall(plan, await inspectTree(need().rootfs)), ...python.install]),
+          ];
+          if (packages.length === 0) return;
+          const out = lineLogger(ctx.log, { stage: "provision", step: "packages" });
+          await need().exec(["apt-get", ...APT_OPTIONS, "update"], {
+            onOutput: out.onOutput,
+            captureStdout: false,
+          });
+          await need().exec(aptInstallArgs(packages), { onOutput: out.onOutput, captureStdout: false });
+          out.flush();
+          // A package may have replaced a stand-in with a newer real program.
+          await need().ensureStandIns();
+        },
       },
-    },
+      need,
+    ),
   ];
   if (plan.files.length > 0) {
-    steps.push({
-      name: "files",
-      stage: "provision",
-      async run(ctx) {
-        for (const file of plan.files) {
-          const content = await readFile(path.join(ctx.planDir, file.asset));
-          await need().exec(["/bin/sh", "-c", WRITE_FILE, "sh", file.path, file.mode], { input: content });
-        }
-      },
-    });
+    steps.push(
+      cacheable(
+        {
+          name: "files",
+          stage: "provision",
+          async run(ctx) {
+            for (const file of plan.files) {
+              const content = await readFile(path.join(ctx.planDir, file.asset));
+              await need().exec(["/bin/sh", "-c", WRITE_FILE, "sh", file.path, file.mode], {
+                input: content,
+              });
+            }
+          },
+        },
+        need,
+      ),
+    );
   }
   plan.provisioners.forEach((p, index) => {
-    steps.push({
-      name: `${p.type} "${p.name}"`,
-      stage: "provision",
-      run: (ctx) =>
-        p.type === "ansible" ? runAnsible(ctx, p, index, need()) : runShell(ctx, p, index, need()),
-    });
+    steps.push(
+      cacheable(
+        {
+          name: provisionerStepName(p),
+          stage: "provision",
+          run: (ctx) =>
+            p.type === "ansible" ? runAnsible(ctx, p, index, need()) : runShell(ctx, p, index, need()),
+        },
+        need,
+      ),
+    );
   });
   steps.push({
     name: "finish chroot",

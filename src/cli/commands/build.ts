@@ -7,13 +7,15 @@ import { defaultCacheDir, runLocalBuild } from "../../builder/local-run.js";
 import { timingTable } from "../../builder/runner.js";
 import type { ChecksSummary } from "../../builder/stages/validate.js";
 import { buildInputs, loadManifests } from "../manifests.js";
+import { buildTimestamp } from "./stage.js";
 import { ProgressDisplay } from "../progress.js";
 import { table } from "./publish.js";
 
 interface BuildFlags {
   file: string[];
   output: string;
-  cache?: string;
+  /** false with --no-cache (commander's negation of --cache). */
+  cache?: string | false;
   workspace?: string;
   keepWorkspace?: boolean;
 }
@@ -71,11 +73,12 @@ async function build(flags: BuildFlags): Promise<number> {
     manifests,
     {
       output,
-      cache: path.resolve(flags.cache ?? defaultCacheDir()),
+      ...(flags.cache === false ? {} : { cache: path.resolve(flags.cache ?? defaultCacheDir()) }),
       ...(flags.workspace ? { workspace: flags.workspace } : {}),
       keepWorkspace: Boolean(flags.keepWorkspace),
       signal: interrupt.signal,
-      timestamp: Math.floor(Date.now() / 1000),
+      // BUILD_TIMESTAMP as in the Pod: two builds with the same one give the same tgz bytes.
+      timestamp: buildTimestamp(process.env),
     },
     (steps) => (display = new ProgressDisplay(steps, process.stdout)),
   );
@@ -102,8 +105,9 @@ export function registerBuild(program: Command): void {
     .option("-o, --output <dir>", "where the artifacts and build.json go", "./out")
     .option(
       "--cache <dir>",
-      "package cache shared across builds (default /var/cache/bib as root, else ~/.cache/bib)",
+      "cache shared across builds: packages, cached trees (default /var/cache/bib as root, else ~/.cache/bib)",
     )
+    .option("--no-cache", "use no cache: download every package, run every step, save nothing")
     .option(
       "--workspace <dir>",
       "where the build's tree and scratch files live (default /var/tmp/bib-<name>)",
