@@ -117,6 +117,71 @@ describe("the validator itself", () => {
     expect(validateChild(j).join()).toContain("allowPrivilegeEscalation");
   });
 
+  // What the API server's Pod validation refuses (pkg/apis/core/validation): a renderer that passed
+  // a bad nodeSelector, toleration or resources through would fail here.
+  it.each<[string, (spec: Record<string, unknown>, c: Record<string, unknown>) => void, string]>([
+    [
+      "a label key with a space",
+      (s) => (s.nodeSelector = { "node role": "x" }),
+      "invalid label key node role",
+    ],
+    [
+      "a label value with a '/'",
+      (s) => (s.nodeSelector = { accelerator: "gpu/a100" }),
+      "invalid label value",
+    ],
+    [
+      "an Exists toleration with a value",
+      (s) => (s.tolerations = [{ key: "k", operator: "Exists", value: "v" }]),
+      "value must be empty when operator is Exists",
+    ],
+    [
+      "tolerationSeconds without NoExecute",
+      (s) => (s.tolerations = [{ key: "k", operator: "Exists", effect: "NoSchedule", tolerationSeconds: 5 }]),
+      "must be NoExecute when tolerationSeconds is set",
+    ],
+    [
+      "an empty key without Exists",
+      (s) => (s.tolerations = [{ value: "v" }]),
+      "must be Exists when key is empty",
+    ],
+    [
+      "a resource name without a domain",
+      (_s, c) => (c.resources = { limits: { gpu: "1" } }),
+      "not a valid resource name",
+    ],
+    [
+      "a request above its limit",
+      (_s, c) => (c.resources = { requests: { memory: "2Gi" }, limits: { memory: "1Gi" } }),
+      "must be less than or equal to memory limit",
+    ],
+    [
+      "an extended resource requested below its limit",
+      (_s, c) => (c.resources = { requests: { "example.com/gpu": "1" }, limits: { "example.com/gpu": "2" } }),
+      "must be equal to example.com/gpu limit",
+    ],
+  ])("rejects %s, as the API server does", (_label, spoil, message) => {
+    const j = job();
+    const spec = j.spec.template.spec as Record<string, unknown>;
+    spoil(spec, j.spec.template.spec.containers[0]!);
+    expect(validateChild(j).join("\n")).toContain(message);
+  });
+
+  it("takes valid scheduling and resources", () => {
+    const j = job();
+    const spec = j.spec.template.spec as Record<string, unknown>;
+    spec.nodeSelector = { "kubernetes.io/arch": "amd64", pool: "" };
+    spec.tolerations = [
+      { operator: "Exists" },
+      { key: "spot", value: "y", effect: "NoExecute", tolerationSeconds: 5 },
+    ];
+    j.spec.template.spec.containers[0]!.resources = {
+      requests: { cpu: "1500m", "example.com/gpu": "1" },
+      limits: { cpu: "1.5", "example.com/gpu": "1" },
+    };
+    expect(validateChild(j)).toEqual([]);
+  });
+
   it("rejects a schema violation", () => {
     const j = job();
     j.spec.template.spec.containers[0]!.image = 42;

@@ -22,7 +22,7 @@ const defined = (o: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 // Specs around the rules the CRD implements on its own: formats, boot validation, oci and aws
-// publishing, quantities, AMI names, the exactly-one-of choices.
+// publishing, quantities, AMI names, the exactly-one-of choices, the build Pod's scheduling and resources.
 const specs = fc
   .record({
     base: fc.constantFrom<Record<string, unknown>>(
@@ -60,6 +60,23 @@ const specs = fc
       fc.constantFrom<string | number>("4Gi", "8GB", "512Mi", "1.5Gi", 4294967296, "100Mi", "3Ti"),
     ),
     cpu: optional(fc.constantFrom<string | number>("500m", "2", 2, "1.5", "1e3", "-1", "2 cores")),
+    // The build Pod's rules (Kubernetes' label, toleration and resource-name syntax).
+    pod: optional(
+      fc.constantFrom<Record<string, unknown>>(
+        { nodeSelector: { "kubernetes.io/arch": "amd64" } },
+        { nodeSelector: { "node role": "x" } },
+        { nodeSelector: { k: "a/b" } },
+        { nodeSelector: { "Example.com/k": "v" } },
+        { tolerations: [{ operator: "Exists" }] },
+        { tolerations: [{ key: "k", operator: "Exists", value: "v" }] },
+        { tolerations: [{ key: "k", effect: "NoSchedule", tolerationSeconds: 5 }] },
+        { tolerations: [{ value: "v" }] },
+        { tolerations: [{ key: "a b", operator: "Exists" }] },
+        { resources: { limits: { "example.com/gpu": 1 } } },
+        { resources: { limits: { gpu: 1 } } },
+        { resources: { limits: { "requests.example.com/gpu": 1 } } },
+      ),
+    ),
     provisioner: optional(
       fc.constantFrom<Record<string, unknown>>(
         { shell: { script: "true" } },
@@ -77,7 +94,15 @@ const specs = fc
       formats: s.formats,
       validate: s.validate,
       disk: s.size === undefined ? undefined : { size: s.size },
-      builder: s.cpu === undefined ? undefined : { resources: { requests: { cpu: s.cpu } } },
+      builder:
+        s.cpu === undefined && s.pod === undefined
+          ? undefined
+          : {
+              ...s.pod,
+              ...(s.cpu === undefined
+                ? {}
+                : { resources: { ...(s.pod?.resources as object), requests: { cpu: s.cpu } } }),
+            },
       provisioners: s.provisioner === undefined ? undefined : [s.provisioner],
       publish: s.oci || s.aws ? defined({ oci: s.oci, aws: s.aws }) : undefined,
     }),
