@@ -71,6 +71,31 @@ describe("sync: invalid spec", () => {
     expect(r.status.message).toContain("spec.disk.size");
   });
 
+  // Each of these once got SpecValid=True and a Job the API server refused, leaving the ImageBuild
+  // in Building until its deadline.
+  it.each([
+    [{ nodeSelector: { "node role": "builder" } }, 'spec.builder.nodeSelector: key "node role"'],
+    [{ nodeSelector: { accelerator: "gpu/a100" } }, 'spec.builder.nodeSelector: value "gpu/a100"'],
+    [
+      { tolerations: [{ key: "k", operator: "Exists", value: "v" }] },
+      "spec.builder.tolerations[0]: value must be empty",
+    ],
+    [
+      { tolerations: [{ key: "k", operator: "Exists", effect: "NoSchedule", tolerationSeconds: 60 }] },
+      "spec.builder.tolerations[0]: tolerationSeconds needs effect NoExecute",
+    ],
+    [{ resources: { limits: { gpu: 1 } } }, 'spec.builder.resources.limits: resource name "gpu"'],
+    [
+      { resources: { requests: { memory: "8Gi" }, limits: { memory: "4Gi" } } },
+      "spec.builder.resources: requests.memory: must not exceed its limit 4Gi",
+    ],
+  ])("refuses a builder the API server would refuse as a Pod: %j", (builder, message) => {
+    const r = hooks.sync(syncRequest(imageBuild({ ...minimalSpec, builder })), T0);
+    expect(r.children).toEqual([]);
+    expect(condition(r, "SpecValid")).toMatchObject({ status: "False" });
+    expect(condition(r, "SpecValid")?.message).toContain(message);
+  });
+
   it("says what type a field expected and what it found, rather than calling it missing", () => {
     const r = hooks.sync(
       syncRequest(imageBuild({ ...minimalSpec, packages: "vim", builder: { nodeSelector: ["a"] } })),
