@@ -55,6 +55,8 @@ async function build(name: string, base: Record<string, unknown>): Promise<CliRu
     output,
     "--workspace",
     path.join(tmp, `${name}-ws`),
+    // Every step must run here, whatever an earlier run left in the machine's tree cache.
+    "--no-cache",
   ]);
   return { ...result, output };
 }
