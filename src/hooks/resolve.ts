@@ -57,10 +57,29 @@ export interface MemoLimits {
   entries: number;
   /** Specs larger than this (as JSON) are resolved every time rather than kept. */
   maxKeyBytes: number;
+  /** Most bytes kept over all entries (see entryBytes); the least recently used go first. */
+  maxBytes: number;
 }
 
-export function memoizedResolver(limits: MemoLimits = { entries: 256, maxKeyBytes: 64 * 1024 }): Resolver {
-  const memo = new Map<string, ResolvedBuild>();
+export const DEFAULT_MEMO_LIMITS: MemoLimits = { entries: 256, maxKeyBytes: 64 * 1024, maxBytes: 8 << 20 };
+
+/**
+ * What an entry holds, in bytes: its key (the spec as canonical JSON) and the resolved plan, whose
+ * inline contents and rendered document repeat the spec's content. A count alone would let 256
+ * specs near the key limit hold tens of MiB in a 192 MiB heap.
+ */
+function entryBytes(key: string, resolved: ResolvedBuild): number {
+  const assets = resolved.result.ok ? Object.values(resolved.result.plan.assets) : [];
+  return [key, resolved.planDocument ?? "", ...assets].reduce((n, s) => n + s.length, 0);
+}
+
+export function memoizedResolver(limits: MemoLimits = DEFAULT_MEMO_LIMITS): Resolver {
+  const memo = new Map<string, { resolved: ResolvedBuild; bytes: number }>();
+  let bytes = 0;
+  const drop = (key: string) => {
+    bytes -= memo.get(key)?.bytes ?? 0;
+    memo.delete(key);
+  };
   return (parent) => {
     // Without recursion, as the spec has not been validated yet (canonical-json.ts).
     const key = canonicalJson([
@@ -74,11 +93,17 @@ export function memoizedResolver(limits: MemoLimits = { entries: 256, maxKeyByte
     if (hit) {
       memo.delete(key);
       memo.set(key, hit);
-      return hit;
+      return hit.resolved;
     }
     const resolved = deepFreeze(resolveBuild(parent));
-    memo.set(key, resolved);
-    if (memo.size > limits.entries) memo.delete(memo.keys().next().value!);
+    const size = entryBytes(key, resolved);
+    if (size > limits.maxBytes) return resolved;
+    memo.set(key, { resolved, bytes: size });
+    bytes += size;
+    for (const [oldest] of memo) {
+      if (memo.size <= limits.entries && bytes <= limits.maxBytes) break;
+      drop(oldest);
+    }
     return resolved;
   };
 }
