@@ -3,7 +3,7 @@
 import http from "node:http";
 import { open } from "node:fs/promises";
 import pino from "pino";
-import type { Artifact } from "../../src/builder/artifact.js";
+import type { Artifact } from "../../src/plan/artifact.js";
 import type { BuildPlan } from "../../src/plan/plan.js";
 import { awsPublisher } from "../../src/publish/aws/publisher.js";
 import { EBS_BLOCK_SIZE, blocksInRanges, isZeroBlock } from "../../src/publish/aws/blocks.js";

@@ -250,7 +250,7 @@ export function isDiskFormat(format: Format): format is DiskFormat {
 export const MIN_DISK_BYTES = 512 * 2 ** 20;
 export const MAX_DISK_BYTES = 2 * 2 ** 40;
 
-const diskSchema = z.strictObject({
+export const diskSchema = z.strictObject({
   size: quantity
     .refine(
       (q) => {
@@ -276,7 +276,7 @@ const bootCheckSchema = z.strictObject({
   run: z.string().min(1).max(4096).describe("Shell text run by /bin/sh as root in the booted guest."),
 });
 
-const validateSchema = z.strictObject({
+export const validateSchema = z.strictObject({
   boot: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -339,7 +339,7 @@ const amiName = z
     }
   });
 
-const publishSchema = z.strictObject({
+export const publishSchema = z.strictObject({
   volume: z
     .strictObject({
       claimName: name("PersistentVolumeClaim"),
@@ -478,7 +478,7 @@ const resourceMap = z
   .superRefine(issuesOf(resourceNamesProblems))
   .meta({ maxProperties: MAX_RESOURCES, ...cel(K8S_CEL.resourceNames) });
 
-const builderSchema = z.strictObject({
+export const builderSchema = z.strictObject({
   image: z
     .string()
     .max(512)

@@ -5,10 +5,10 @@ import path from "node:path";
 import { pino, type Logger } from "pino";
 import type { BuildPlan } from "../plan/plan.js";
 import type { BuildOutput } from "../publish/build-output.js";
-import type { Progress } from "../publish/types.js";
+import type { Progress } from "../util/progress.js";
 import { readPlanDir } from "./plan-dir.js";
 import { localLayout, missingReferences, prepareLayout, type ManifestSet } from "./local.js";
-import { loadRedactor } from "../util/secret-redactor.js";
+import { loadRedactor } from "./secret-redactor.js";
 import {
   redactedError,
   runSteps,

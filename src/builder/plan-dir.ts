@@ -3,13 +3,13 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { PLAN_FILE } from "../api/constants.js";
+import { parsePlanDocument, planDocument } from "../plan/plan-document.js";
 import type { BuildPlan } from "../plan/plan.js";
 
 export async function writePlanDir(dir: string, plan: BuildPlan): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const { assets, ...rest } = plan;
-  await writeFile(path.join(dir, PLAN_FILE), `${JSON.stringify(rest, null, 2)}\n`);
-  for (const [key, content] of Object.entries(assets)) await writeFile(path.join(dir, key), content);
+  await writeFile(path.join(dir, PLAN_FILE), planDocument(plan));
+  for (const [key, content] of Object.entries(plan.assets)) await writeFile(path.join(dir, key), content);
 }
 
 /** The plan as the stages see it; assets stay files beside plan.json and are read where needed. */
@@ -21,9 +21,7 @@ export async function readPlanDir(dir: string): Promise<BuildPlan> {
   } catch (cause) {
     throw new Error(`cannot read the build plan ${file}: ${(cause as Error).message}`, { cause });
   }
-  const plan = JSON.parse(text) as BuildPlan;
-  if (plan.kind !== "BuildPlan") throw new Error(`${file} is not a BuildPlan`);
-  return { ...plan, assets: plan.assets ?? {} };
+  return { ...parsePlanDocument(text, file), assets: {} };
 }
 
 /** Secret files readable by root only, as the kubelet projects them with defaultMode 0400/0600. */

@@ -2,7 +2,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { Stage } from "../api/constants.js";
 import type { BuildPlan } from "../plan/plan.js";
-import type { Progress } from "../publish/types.js";
+import type { Progress } from "../util/progress.js";
 
 /** Everything a stage may use; the same for `bib build` on one machine and for the build Pod. */
 export interface StageContext {

@@ -1,6 +1,6 @@
 // Live progress of `bib build`: on a terminal, the step list redrawn in place (✓ done, ▶ running
 // with seconds and percentage, · pending); otherwise one plain line per event, for CI logs.
-import type { Progress } from "../publish/types.js";
+import type { Progress } from "../util/progress.js";
 import type { Outcome, RunnerEvents, RunnerStep, StepTiming } from "../builder/runner.js";
 
 interface Row {

@@ -6,7 +6,7 @@
 import type { FieldError } from "../api/validate.js";
 import { rebuildAnnotation, resolvePlan, type ParentObject, type PlanResult } from "../plan/plan.js";
 import { canonicalJson } from "../plan/canonical-json.js";
-import { planDocument } from "./children/configmap.js";
+import { planDocument } from "../plan/plan-document.js";
 
 /** ConfigMaps hold at most 1 MiB; leave room for metadata. */
 export const MAX_CONFIGMAP_BYTES = 1000 * 1024;

@@ -1,105 +1,25 @@
 // spec -> resolved build plan. One plan, two executors: the build Job (plan in a ConfigMap) and
 // `bib build` (plan in a local workspace) run the same stages over it.
 import { ANNOTATION_REBUILD } from "../api/constants.js";
-import type { Format, ImageBuildSpec } from "../api/schema.js";
+import type { ImageBuildSpec } from "../api/schema.js";
 import { quantityToBytes } from "../api/quantity.js";
 import { validateSpec, type FieldError } from "../api/validate.js";
 import { childName, computeBuildId } from "./names.js";
+import type {
+  AwsCredentialFiles,
+  BasePlan,
+  BuildPlan,
+  PlaybookSource,
+  ProvisionerPlan,
+  PublishPlan,
+  SecretProjection,
+} from "./plan-schema.js";
+
+export type * from "./plan-schema.js";
 
 export interface ParentObject {
   metadata: { name: string; namespace?: string | undefined; annotations?: Record<string, string> | null };
   spec?: unknown;
-}
-
-export type BasePlan =
-  | { type: "image"; image: string }
-  | { type: "debootstrap"; suite: string; mirror?: string; variant?: string; include: string[] }
-  | { type: "tarball"; url: string; sha256: string };
-
-export type PlaybookSource =
-  | { source: "asset"; asset: string }
-  | { source: "configMap"; name: string; key: string }
-  | { source: "git"; url: string; ref?: string; path: string };
-
-export type ProvisionerPlan =
-  | {
-      type: "ansible";
-      name: string;
-      playbook: PlaybookSource;
-      extraVars: Record<string, unknown>;
-      /** File in the secrets directory holding sensitive extra vars (JSON or YAML). */
-      extraVarsFile?: string;
-    }
-  | { type: "shell"; name: string; asset: string };
-
-/** One key of the build's Secret: copied from `name`/`key` of a user Secret to `file`. */
-export interface SecretProjection {
-  name: string;
-  key: string;
-  file: string;
-  optional: boolean;
-}
-
-export interface AwsCredentialFiles {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken: string;
-}
-
-export interface PublishPlan {
-  volume?: { claimName: string; path: string };
-  s3?: {
-    bucket: string;
-    prefix: string;
-    region?: string;
-    endpoint?: string;
-    forcePathStyle?: boolean;
-    credentials?: AwsCredentialFiles;
-  };
-  oci?: { repository: string; tag: string; insecure: boolean; credentials?: { dockerConfigJson: string } };
-  aws?: {
-    region: string;
-    name: string;
-    description?: string;
-    architecture: "x86_64" | "arm64";
-    bootMode: "uefi" | "legacy-bios" | "uefi-preferred";
-    copyToRegions: string[];
-    shareWithAccounts: string[];
-    public: boolean;
-    tags: Record<string, string>;
-    credentials?: AwsCredentialFiles;
-  };
-}
-
-/** One command of spec.validate.boot.checks, run in the booted test VM. */
-export interface BootCheck {
-  name: string;
-  run: string;
-}
-
-export interface BuildPlan {
-  apiVersion: "bib.dev/v1alpha1";
-  kind: "BuildPlan";
-  imageBuild: { name: string; namespace: string };
-  buildId: string;
-  /** Base name of every artifact file and of the build's children: `<name>-<id>`. */
-  buildName: string;
-  base: BasePlan;
-  packages: string[];
-  files: Array<{ path: string; mode: string; asset: string }>;
-  provisioners: ProvisionerPlan[];
-  kernel: { cmdline: string[] };
-  disk: { sizeBytes: number; filesystem: "ext4" | "xfs"; bootMode: "uefi" | "bios" | "hybrid" };
-  formats: Format[];
-  validate: {
-    boot: { enabled: boolean; timeoutSeconds: number; expect: string[]; checks: BootCheck[] };
-  };
-  publish: PublishPlan;
-  builder: ImageBuildSpec["builder"];
-  deletionPolicy: "Retain" | "Delete";
-  secrets: SecretProjection[];
-  /** Inline playbooks, scripts and file contents, by the ConfigMap key they are stored under. */
-  assets: Record<string, string>;
 }
 
 export type PlanResult =

@@ -1,10 +1,12 @@
 // What `bib build --output DIR` leaves behind (DIR/build.json, see DEVELOPERS.md "Local output"):
 // written by the local build and by `bib publish --from DIR`, read by publish and `bib cleanup`.
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { FORMATS, buildResultSchema } from "../api/schema.js";
-import type { Artifact } from "../builder/artifact.js";
+import type { Artifact } from "../plan/artifact.js";
+import { parseJsonDocument } from "../plan/json-document.js";
+import { writeJsonAtomic } from "../util/fs.js";
 
 export const BUILD_OUTPUT_FILE = "build.json";
 
@@ -46,24 +48,10 @@ export async function readBuildOutput(dir: string): Promise<BuildOutput> {
       { cause },
     );
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new Error(`${file}: not JSON: ${(cause as Error).message}`, { cause });
-  }
-  const parsed = buildOutputSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`${file}: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
-  }
-  return parsed.data;
+  return parseJsonDocument(text, buildOutputSchema, file);
 }
 
 /** Writes DIR/build.json whole or not at all: a reader never sees half a file. */
 export async function writeBuildOutput(dir: string, output: BuildOutput): Promise<void> {
-  const file = path.join(dir, BUILD_OUTPUT_FILE);
-  const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(output, null, 2)}\n`);
-  await rename(temp, file);
+  await writeJsonAtomic(path.join(dir, BUILD_OUTPUT_FILE), output);
 }

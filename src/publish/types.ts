@@ -1,12 +1,8 @@
 import type { Logger } from "pino";
 import type { BuildResult } from "../api/schema.js";
-import type { Artifact } from "../builder/artifact.js";
+import type { Artifact } from "../plan/artifact.js";
 import type { BuildPlan } from "../plan/plan.js";
-
-export interface Progress {
-  /** Reports work done on one task (an upload, a copy); `total` in the same unit as `done`. */
-  update(task: string, done: number, total: number, unit: "bytes" | "blocks"): void;
-}
+import type { Progress } from "../util/progress.js";
 
 export interface PublishContext {
   plan: BuildPlan;

@@ -7,7 +7,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Artifact } from "../../src/builder/artifact.js";
+import type { Artifact } from "../../src/plan/artifact.js";
 import { bootable } from "../../src/builder/stages/bootable.js";
 import { packageStep } from "../../src/builder/stages/package.js";
 import { sysprep } from "../../src/builder/stages/sysprep.js";

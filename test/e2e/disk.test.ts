@@ -5,7 +5,7 @@ import { chown, link, mkdir, readdir, readFile, rm, stat, symlink, writeFile } f
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Artifact } from "../../src/builder/artifact.js";
+import type { Artifact } from "../../src/plan/artifact.js";
 import { stripEscapes } from "../../src/builder/disk/console.js";
 import { diskIds } from "../../src/builder/disk/ids.js";
 import { diskLayout, MiB, PARTITION_TYPE, SECTOR } from "../../src/builder/disk/layout.js";

@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from "node:net";
 import path from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Artifact } from "../../src/builder/artifact.js";
+import type { Artifact } from "../../src/plan/artifact.js";
 import { OCI_DOCKER_CONFIG_FILE } from "../../src/plan/plan.js";
 import { cleanupPublished } from "../../src/publish/cleanup.js";
 import { ociPublisher } from "../../src/publish/oci.js";

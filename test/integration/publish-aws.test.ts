@@ -6,7 +6,7 @@ import { startAwsStandin, type AwsStandin } from "../support/aws-standin/server.
 import { snapshotMatchesFile } from "../support/aws-standin/readback.js";
 import { standinCredentialFiles } from "../support/aws-standin/fixtures.js";
 import { artifactFor, contextFor, planWith, sparseImage, tempDir, writeSecrets } from "./publish-fixtures.js";
-import type { Artifact } from "../../src/builder/artifact.js";
+import type { Artifact } from "../../src/plan/artifact.js";
 import { cleanupPublished } from "../../src/publish/cleanup.js";
 import { run } from "../../src/util/exec.js";
 import pino from "pino";

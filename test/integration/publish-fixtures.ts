@@ -4,9 +4,10 @@ import { mkdir, mkdtemp, open, readFile, stat, writeFile } from "node:fs/promise
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
-import type { Artifact } from "../../src/builder/artifact.js";
+import type { Artifact } from "../../src/plan/artifact.js";
 import { resolvePlan, type BuildPlan } from "../../src/plan/plan.js";
-import type { Progress, PublishContext } from "../../src/publish/types.js";
+import type { PublishContext } from "../../src/publish/types.js";
+import type { Progress } from "../../src/util/progress.js";
 
 export function planWith(
   publish: Record<string, unknown>,

@@ -5,7 +5,7 @@ import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s
 import pino from "pino";
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Artifact } from "../../src/builder/artifact.js";
+import type { Artifact } from "../../src/plan/artifact.js";
 import { cleanupPublished } from "../../src/publish/cleanup.js";
 import { s3Publisher } from "../../src/publish/s3.js";
 import {

@@ -4,7 +4,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, expect, it } from "vitest";
+import { writePlanDir } from "../../src/builder/plan-dir.js";
 import { readPodCleanupInputs } from "../../src/cli/commands/cleanup.js";
+import { resolvePlan } from "../../src/plan/plan.js";
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -15,8 +17,14 @@ it("reads an artifact of a format this version does not know by its location", a
   dir = await mkdtemp(path.join(tmpdir(), "bib-cleanup-"));
   const iso = { format: "iso", size: 9, sha256: "b".repeat(64), location: "s3://images/x.iso" };
   const ami = { provider: "aws", region: "us-east-1", imageId: "ami-1", snapshotId: "snap-1" };
-  await writeFile(path.join(dir, "plan.json"), "{}");
+  const resolved = resolvePlan({
+    metadata: { name: "web", namespace: "images" },
+    spec: { base: { debootstrap: { suite: "bookworm" } }, publish: { s3: { bucket: "images" } } },
+  });
+  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
+  await writePlanDir(dir, resolved.plan);
   await writeFile(path.join(dir, "cleanup.json"), JSON.stringify({ artifacts: [iso], images: [ami] }));
-  const { published } = await readPodCleanupInputs(dir);
+  const { plan, published } = await readPodCleanupInputs(dir);
+  expect(plan).toEqual({ ...resolved.plan, assets: {} });
   expect(published).toEqual({ artifacts: [iso], images: [ami] });
 });

@@ -15,7 +15,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Artifact } from "../../src/builder/artifact.js";
+import type { Artifact } from "../../src/plan/artifact.js";
 import { linearChecksum } from "../../src/publish/aws/blocks.js";
 import { awsPublisher } from "../../src/publish/aws/publisher.js";
 import { artifactFor, contextFor, planWith, sparseImage, tempDir } from "../integration/publish-fixtures.js";

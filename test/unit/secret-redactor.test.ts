@@ -4,7 +4,7 @@ import path from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedactor, MIN_SECRET_LENGTH, REDACTED, secretValues } from "../../src/plan/redact.js";
-import { loadRedactor } from "../../src/util/secret-redactor.js";
+import { loadRedactor } from "../../src/builder/secret-redactor.js";
 
 describe("secret redactor", () => {
   it("hides each string of a YAML or JSON Secret file, and the file as a whole", () => {

@@ -1,5 +1,5 @@
 import { run } from "../../util/exec.js";
-import type { Progress } from "../../publish/types.js";
+import type { Progress } from "../../util/progress.js";
 import type { ConvertedFormat } from "../../plan/formats.js";
 import { convertOptions } from "./formats.js";
 import { lastPercent } from "./progress.js";

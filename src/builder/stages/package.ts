@@ -4,11 +4,11 @@
 // under a hidden partial name and renamed only when all of them are complete.
 import type { Hash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, open, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Format } from "../../api/schema.js";
 import { bootFiles, diskFormats, type DiskFormat } from "../../plan/formats.js";
-import type { Artifact } from "../artifact.js";
+import type { Artifact } from "../../plan/artifact.js";
 import {
   writeBiosBoot,
   writeEsp,
@@ -24,9 +24,8 @@ import { convertRaw } from "../disk/qemu-img.js";
 import { sha256File, sha256State } from "../disk/sha256.js";
 import { writeTarball } from "../disk/tarball.js";
 import { tooSmallMessage } from "../disk/too-small.js";
+import { removeArtifactsState, writeArtifactsState } from "../artifacts-state.js";
 import { workspacePaths, type StageContext, type Step } from "../stage.js";
-
-export const ARTIFACTS_STATE_FILE = "artifacts.json";
 
 const fail = (what: string, cause?: unknown) =>
   new Error(`package: package: ${what}`, cause === undefined ? undefined : { cause });
@@ -206,11 +205,11 @@ export const packageStep: Step = {
     for (const format of ctx.plan.formats) {
       await rm(path.join(artifacts, artifactFileName(ctx.plan.buildName, format)), { force: true });
     }
-    await rm(path.join(state, ARTIFACTS_STATE_FILE), { force: true });
+    await removeArtifactsState(ctx.workspace);
     const partials = new Map<Format, string>();
     try {
       const result = await packageAll(ctx, partials);
-      await writeFile(path.join(state, ARTIFACTS_STATE_FILE), `${JSON.stringify(result, null, 2)}\n`);
+      await writeArtifactsState(ctx.workspace, result);
       for (const a of result)
         ctx.log.info({ format: a.format, size: a.size, sha256: a.sha256 }, `package: ${a.path}`);
     } catch (error) {

@@ -1,25 +1,16 @@
 // Stage `publish`: hands the packaged artifacts to the publishers (src/publish) and reports the
 // result: in the Pod as the termination message, locally as <output>/build.json beside the
 // artifact files, which appear under their final names only once everything else succeeded.
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { publishAll } from "../../publish/index.js";
 import { atomicCopy } from "../../publish/volume.js";
 import { writeBuildOutput, type BuildOutput } from "../../publish/build-output.js";
-import type { Artifact } from "../artifact.js";
+import type { Artifact } from "../../plan/artifact.js";
 import type { RunnerStep } from "../runner.js";
-import { workspacePaths, type StageContext } from "../stage.js";
+import type { StageContext } from "../stage.js";
 import { terminationMessage } from "../termination.js";
-import { ARTIFACTS_STATE_FILE } from "./package.js";
-
-export async function packagedArtifacts(workspace: string): Promise<Artifact[]> {
-  const file = path.join(workspacePaths(workspace).state, ARTIFACTS_STATE_FILE);
-  try {
-    return JSON.parse(await readFile(file, "utf8")) as Artifact[];
-  } catch (cause) {
-    throw new Error(`no packaged artifacts (${file}): ${(cause as Error).message}`, { cause });
-  }
-}
+import { readArtifactsState } from "../artifacts-state.js";
 
 function publishContext(ctx: StageContext, artifacts: Artifact[]) {
   return {
@@ -40,7 +31,7 @@ export function podPublishStep(terminationLog: string): RunnerStep {
     name: "publish",
     stage: "publish",
     async run(ctx) {
-      const result = await publishAll(publishContext(ctx, await packagedArtifacts(ctx.workspace)), {
+      const result = await publishAll(publishContext(ctx, await readArtifactsState(ctx.workspace)), {
         location: "pvc",
       });
       const message = terminationMessage(result);
@@ -68,7 +59,7 @@ export function localPublishStep(outputDir: string, onDone?: (output: BuildOutpu
     stage: "publish",
     async run(ctx) {
       await mkdir(outputDir, { recursive: true });
-      const packaged = await packagedArtifacts(ctx.workspace);
+      const packaged = await readArtifactsState(ctx.workspace);
       const moved: Artifact[] = [];
       try {
         for (const a of packaged) {

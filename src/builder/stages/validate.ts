@@ -5,7 +5,7 @@
 import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createConnection, type Socket } from "node:net";
 import path from "node:path";
-import type { Artifact } from "../artifact.js";
+import type { Artifact } from "../../plan/artifact.js";
 import type { BootCheck } from "../../plan/plan.js";
 import { run } from "../../util/exec.js";
 import { ConsoleWatcher } from "../disk/console.js";
@@ -32,7 +32,7 @@ import {
   type Firmware,
 } from "../disk/qemu-boot.js";
 import { workspacePaths, type StageContext, type Step } from "../stage.js";
-import { ARTIFACTS_STATE_FILE } from "./package.js";
+import { artifactsStateFile, readArtifactsState } from "../artifacts-state.js";
 
 export const CONSOLE_LOG_FILE = "console.log";
 /** `{checks: [{name, status}]}` of the last boot, for `bib build`'s summary. */
@@ -41,14 +41,17 @@ export const CHECKS_STATE_FILE = "checks.json";
 const fail = (what: string, cause?: unknown) =>
   new Error(`validate: boot: ${what}`, cause === undefined ? undefined : { cause });
 
-async function bootDisk(state: string): Promise<Artifact> {
-  const file = path.join(state, ARTIFACTS_STATE_FILE);
-  const artifacts = JSON.parse(await readFile(file, "utf8").catch(() => "[]")) as Artifact[];
+async function bootDisk(workspace: string): Promise<Artifact> {
+  const artifacts = await readArtifactsState(workspace).catch((e: unknown) => {
+    throw fail((e as Error).message, e);
+  });
   for (const format of BOOT_FORMAT_PREFERENCE) {
     const found = artifacts.find((a) => a.format === format);
     if (found) return found;
   }
-  throw fail(`no disk artifact in ${file} to boot (package must produce qcow2, raw, vmdk or vhd)`);
+  throw fail(
+    `no disk artifact in ${artifactsStateFile(workspace)} to boot (package must produce qcow2, raw, vmdk or vhd)`,
+  );
 }
 
 async function chooseAccel(scratch: string): Promise<Accel> {
@@ -268,7 +271,7 @@ export const validate: Step = {
     const { state } = workspacePaths(ctx.workspace);
     const scratch = path.join(state, "validate");
     await mkdir(scratch, { recursive: true });
-    const artifact = await bootDisk(state);
+    const artifact = await bootDisk(ctx.workspace);
     const accel = await chooseAccel(scratch);
     try {
       const disk =

@@ -5,7 +5,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
-import { PLAN_FILE, POD_PATHS } from "../../api/constants.js";
+import { POD_PATHS } from "../../api/constants.js";
+import { readPlanDir } from "../../builder/plan-dir.js";
 import { cleanupTargetsSchema, type CleanupTargets } from "../../api/status-entries.js";
 import type { BuildPlan } from "../../plan/plan.js";
 import { CLEANUP_FILE, cleanupPublished, type CleanupReport } from "../../publish/cleanup.js";
@@ -23,7 +24,7 @@ async function readJson(file: string): Promise<unknown> {
 export async function readPodCleanupInputs(
   planDir: string,
 ): Promise<{ plan: BuildPlan; published: CleanupTargets }> {
-  const plan = (await readJson(path.join(planDir, PLAN_FILE))) as BuildPlan;
+  const plan = await readPlanDir(planDir);
   const parsed = cleanupTargetsSchema.safeParse(await readJson(path.join(planDir, CLEANUP_FILE)));
   if (!parsed.success)
     throw new Error(`${path.join(planDir, CLEANUP_FILE)}: ${parsed.error.issues[0]?.message}`);

@@ -18,7 +18,7 @@ import {
   type BuildOutput,
 } from "../../publish/build-output.js";
 import { publishAll } from "../../publish/index.js";
-import type { Progress } from "../../publish/types.js";
+import type { Progress } from "../../util/progress.js";
 import { findSecret, loadManifests, type Manifests } from "../manifests.js";
 import { logProgress, percent } from "../progress.js";
 

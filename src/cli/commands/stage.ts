@@ -9,7 +9,7 @@ import { runSteps, timingTable, workspaceSweep } from "../../builder/runner.js";
 import { scratchDir } from "../../builder/stages/provision.js";
 import { podPublishStep } from "../../builder/stages/publish.js";
 import { STAGE_COMMANDS, stageCommandSteps, type StageCommand } from "../../builder/steps.js";
-import { loadRedactor } from "../../util/secret-redactor.js";
+import { loadRedactor } from "../../builder/secret-redactor.js";
 import { logProgress } from "../progress.js";
 
 interface StageFlags {

@@ -1,15 +1,9 @@
 import type { V1ConfigMap } from "@kubernetes/client-node";
 import { PLAN_FILE } from "../../api/constants.js";
-import { sortKeys } from "../../plan/canonical-json.js";
+import { planDocument } from "../../plan/plan-document.js";
 import type { BuildPlan } from "../../plan/plan.js";
 
 export const CLEANUP_FILE = "cleanup.json";
-
-/** The plan without its inline contents, which sit beside it as keys of their own. */
-export function planDocument(plan: BuildPlan): string {
-  const { assets: _assets, ...rest } = plan;
-  return `${JSON.stringify(sortKeys(rest), null, 2)}\n`;
-}
 
 export function newConfigMap(
   name: string,

@@ -5,7 +5,7 @@ import { open } from "node:fs/promises";
 import { CompleteSnapshotCommand, StartSnapshotCommand, type Tag as EbsTag } from "@aws-sdk/client-ebs";
 import { DescribeSnapshotsCommand, type Snapshot } from "@aws-sdk/client-ec2";
 import { createHash } from "node:crypto";
-import type { Progress } from "../types.js";
+import type { Progress } from "../../util/progress.js";
 import {
   EBS_BLOCK_SIZE,
   blockCount,

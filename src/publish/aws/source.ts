@@ -2,7 +2,7 @@
 // other) artifact is first converted to a sparse raw file, so reading is one code path.
 import { rm, stat } from "node:fs/promises";
 import path from "node:path";
-import type { Artifact } from "../../builder/artifact.js";
+import type { Artifact } from "../../plan/artifact.js";
 import { run } from "../../util/exec.js";
 
 export interface ByteRange {
