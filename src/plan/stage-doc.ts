@@ -15,6 +15,7 @@ export const STAGE_DOC_HEADER = [
   "mounts",
   "chroot",
   "capabilities",
+  "allowPrivilegeEscalation",
 ];
 
 /** One row of cells per entry, in Pod order. */
@@ -27,7 +28,10 @@ export function stageDocRows(table: StageTable = STAGE_TABLE): string[][] {
     e.does,
     e.mounts.join(", "),
     e.chroot ? "yes" : "no",
-    e.security.capabilities.join(", "),
+    e.security.capabilities.length > 0 ? e.security.capabilities.join(", ") : "none",
+    e.security.allowPrivilegeEscalation === undefined
+      ? "unset (refused beside SYS_ADMIN)"
+      : String(e.security.allowPrivilegeEscalation),
   ]);
 }
 

@@ -5,7 +5,12 @@
 import { CONDITION, POD_PATHS, STAGES, type ConditionType, type Stage } from "../api/constants.js";
 import type { BuildPlan } from "./plan.js";
 
-/** The Linux capabilities a stage may keep (every other one is dropped). See README "Capabilities". */
+/**
+ * The Linux capabilities a stage may keep (every other one is dropped). See README "Capabilities,
+ * per stage". MKNOD is not among them: while debootstrap and the chroot run, the image root's /dev
+ * is a tmpfs with the container's own nodes bound into it (which also works on a workspace mounted
+ * `nodev`), and a tarball's (or a cached tree's) /dev entries are not extracted.
+ */
 export type Capability =
   | "CHOWN"
   | "DAC_OVERRIDE"
@@ -14,26 +19,8 @@ export type Capability =
   | "SETUID"
   | "SETGID"
   | "SETFCAP"
-  | "MKNOD"
   | "SYS_CHROOT"
   | "SYS_ADMIN";
-
-/**
- * What the build Pod keeps today, in every stage. The e2e test runs a whole build with exactly this
- * bounding set.
- */
-export const BUILD_CAPABILITIES = [
-  "CHOWN",
-  "DAC_OVERRIDE",
-  "FOWNER",
-  "FSETID",
-  "SETUID",
-  "SETGID",
-  "SETFCAP",
-  "MKNOD",
-  "SYS_CHROOT",
-  "SYS_ADMIN",
-] as const satisfies readonly Capability[];
 
 /** The Pod's volumes a stage may mount; each is mounted only when the plan has it (see job.ts). */
 export type StageMount = "workspace" | "plan" | "secrets" | "configMaps" | "cache" | "output";
@@ -51,7 +38,10 @@ export const ALL_MOUNTS = [
 /** The container's securityContext, as data: a stage that needs less says so here, not in code. */
 export interface StageSecurity {
   capabilities: readonly Capability[];
-  /** uid 0 in the container (file ownership in the image tree), never `privileged`. */
+  /**
+   * uid 0 in the container, never `privileged`. Also where a stage holds no capability: the
+   * workspace, the artifacts and the Secret files (mode 0400) belong to root.
+   */
   runAsRoot: boolean;
   /** Unset means Kubernetes' default; `false` is refused together with CAP_SYS_ADMIN. */
   allowPrivilegeEscalation?: boolean;
@@ -84,7 +74,21 @@ export function isImageBase(plan: Pick<BuildPlan, "base">): boolean {
 
 const always = () => true;
 
-const AS_TODAY: StageSecurity = { capabilities: BUILD_CAPABILITIES, runAsRoot: true };
+/** Giving files their owners, modes and setgid bits as tar, dpkg and the copier do. */
+const FILE_OWNERSHIP = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"] as const satisfies readonly Capability[];
+
+/**
+ * Stages that mount kernel filesystems into the image root and chroot into it: file ownership,
+ * apt's `_apt` sandbox and useradd (SETUID/SETGID), setcap in postinsts (SETFCAP). The API server
+ * refuses `allowPrivilegeEscalation: false` beside SYS_ADMIN, so it stays unset here.
+ */
+const MOUNTS_AND_CHROOTS: StageSecurity = {
+  capabilities: [...FILE_OWNERSHIP, "SETUID", "SETGID", "SETFCAP", "SYS_CHROOT", "SYS_ADMIN"],
+  runAsRoot: true,
+};
+
+/** No capability at all: reads and writes only what root owns. */
+const NO_CAPABILITIES: StageSecurity = { capabilities: [], runAsRoot: true, allowPrivilegeEscalation: false };
 
 /** In Pod order: init containers first, the last entry is the main container. */
 export const STAGE_TABLE = [
@@ -97,7 +101,8 @@ export const STAGE_TABLE = [
     runsWhen: "`spec.base.image`",
     mounts: ALL_MOUNTS,
     chroot: false,
-    security: AS_TODAY,
+    // Writes two files into the workspace, which its own uid owns.
+    security: NO_CAPABILITIES,
   },
   {
     container: "base",
@@ -109,18 +114,35 @@ export const STAGE_TABLE = [
     // The base image's own container only needs the workspace, where the injected copier lives.
     mounts: ["workspace"],
     chroot: false,
-    security: AS_TODAY,
+    // The copier reads every file of the user's image (DAC_OVERRIDE) and keeps owners and modes.
+    security: { capabilities: FILE_OWNERSHIP, runAsRoot: true, allowPrivilegeEscalation: false },
   },
   {
     container: "base",
     stage: "base",
     image: "builder",
-    enabled: (plan) => !isImageBase(plan),
-    does: "debootstrap or the tarball into `rootfs/`",
-    runsWhen: "`spec.base.debootstrap` or `spec.base.tarball`",
+    enabled: (plan) => plan.base.type === "debootstrap",
+    does: "debootstrap into `rootfs/` (its second stage in a chroot, the build's /dev bound in)",
+    runsWhen: "`spec.base.debootstrap`",
+    mounts: ALL_MOUNTS,
+    chroot: true,
+    security: MOUNTS_AND_CHROOTS,
+  },
+  {
+    container: "base",
+    stage: "base",
+    image: "builder",
+    enabled: (plan) => plan.base.type === "tarball",
+    does: "extracts the tarball into `rootfs/`",
+    runsWhen: "`spec.base.tarball`",
     mounts: ALL_MOUNTS,
     chroot: false,
-    security: AS_TODAY,
+    // tar restoring owners, modes and `security.capability` xattrs; no mount, no chroot.
+    security: {
+      capabilities: [...FILE_OWNERSHIP, "SETFCAP"],
+      runAsRoot: true,
+      allowPrivilegeEscalation: false,
+    },
   },
   {
     container: "provision",
@@ -131,7 +153,7 @@ export const STAGE_TABLE = [
     runsWhen: "always",
     mounts: ALL_MOUNTS,
     chroot: true,
-    security: AS_TODAY,
+    security: MOUNTS_AND_CHROOTS,
   },
   {
     container: "package",
@@ -142,7 +164,8 @@ export const STAGE_TABLE = [
     runsWhen: "always",
     mounts: ALL_MOUNTS,
     chroot: false,
-    security: AS_TODAY,
+    // Sysprep and `mkfs.ext4 -d` read and remove files of other uids in the image root.
+    security: { capabilities: ["DAC_OVERRIDE", "FOWNER"], runAsRoot: true, allowPrivilegeEscalation: false },
   },
   {
     container: "validate",
@@ -153,7 +176,7 @@ export const STAGE_TABLE = [
     runsWhen: "`spec.validate.boot.enabled`",
     mounts: ALL_MOUNTS,
     chroot: false,
-    security: AS_TODAY,
+    security: NO_CAPABILITIES,
   },
   {
     container: "publish",
@@ -164,11 +187,20 @@ export const STAGE_TABLE = [
     runsWhen: "always (main container)",
     mounts: ALL_MOUNTS,
     chroot: false,
-    security: AS_TODAY,
+    // Holds the cloud credentials: nothing beyond reading root's files.
+    security: NO_CAPABILITIES,
   },
 ] as const satisfies readonly StageEntry[];
 
 export type StageTable = readonly StageEntry[];
+
+/**
+ * Every capability some stage keeps: what `bib build` needs when it runs all stages in one process
+ * (test/e2e/build.test.ts runs a whole local build with exactly this bounding set).
+ */
+export const BUILD_CAPABILITIES: readonly Capability[] = [
+  ...new Set<Capability>(STAGE_TABLE.flatMap((e) => e.security.capabilities)),
+].sort();
 type DefaultEntry = (typeof STAGE_TABLE)[number];
 /** Every container name of the build Pod. */
 export type ContainerName = DefaultEntry["container"];

@@ -114,4 +114,18 @@ describe("mountinfo", () => {
       "/w/rootfs/proc",
     ]);
   });
+
+  it("leaves out the directory itself (the Pod's workspace volume is a mount point)", () => {
+    const pod = [
+      "22 1 8:1 / / rw - overlay overlay rw",
+      "30 22 0:9 / /workspace rw,nodev - ext4 /dev/sdb rw",
+    ];
+    expect(
+      mountsUnder(
+        parseMountPoints([...pod, "31 30 0:5 / /workspace/rootfs/proc rw - proc proc rw"].join("\n")),
+        "/workspace",
+      ),
+    ).toEqual(["/workspace/rootfs/proc"]);
+    expect(mountsUnder(parseMountPoints(pod.join("\n")), "/workspace")).toEqual([]);
+  });
 });

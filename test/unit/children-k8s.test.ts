@@ -1,3 +1,4 @@
+import type { V1Container } from "@kubernetes/client-node";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -101,7 +102,11 @@ describe("the validator itself", () => {
       .sync(syncRequest(imageBuild({ base: { debootstrap: { suite: "bookworm" } } })), now)
       .children.find((c) => c.kind === "Job")! as KubeObject & {
       metadata: { name: string };
-      spec: { template: { spec: { containers: Array<Record<string, unknown>> } } };
+      spec: {
+        template: {
+          spec: { containers: Array<Record<string, unknown>>; initContainers?: V1Container[] };
+        };
+      };
     };
 
   it("rejects an unknown field", () => {
@@ -112,8 +117,9 @@ describe("the validator itself", () => {
 
   it("rejects allowPrivilegeEscalation: false with CAP_SYS_ADMIN, as the API server does", () => {
     const j = job();
-    const c = j.spec.template.spec.containers[0]!;
-    c.securityContext = { ...(c.securityContext as object), allowPrivilegeEscalation: false };
+    const c = j.spec.template.spec.initContainers!.find((i) => i.name === "provision")!;
+    expect(c.securityContext?.capabilities?.add).toContain("SYS_ADMIN");
+    c.securityContext = { ...c.securityContext, allowPrivilegeEscalation: false };
     expect(validateChild(j).join()).toContain("allowPrivilegeEscalation");
   });
 

@@ -148,11 +148,19 @@ describe("the default table", () => {
     ]);
   });
 
-  it("keeps today's capabilities and mounts in every builder stage", () => {
+  it("mounts every volume in builder stages, only the workspace in the base image's container", () => {
     for (const entry of STAGE_TABLE) {
-      expect(entry.security.capabilities).toEqual(BUILD_CAPABILITIES);
       expect(entry.mounts).toEqual(entry.image === "builder" ? ALL_MOUNTS : ["workspace"]);
     }
+  });
+
+  it("gives each base its own entry: debootstrap chroots, a tarball is only extracted", () => {
+    const base = (spec: Record<string, unknown>) => podLayout(plan(spec)).init[0]!;
+    expect(base({}).security.capabilities).toContain("SYS_ADMIN");
+    const tarball = base({ base: { tarball: { url: "https://example.com/r.tar", sha256: "a".repeat(64) } } });
+    expect(tarball.name).toBe("base");
+    expect(tarball.security.capabilities).not.toContain("SYS_ADMIN");
+    expect(BUILD_CAPABILITIES).toContain("SYS_ADMIN");
   });
 
   it("maps Built to base, provision and package, Validated and Published to one stage each", () => {

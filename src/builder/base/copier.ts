@@ -26,6 +26,8 @@ bb=${bb}
 dest=${rootfs}
 $bb mkdir -p "$dest" ${stateDir}
 $bb cat /proc/self/mountinfo > ${stateDir}/${BASE_MOUNTS_STATE}
+# What this container really holds (compared with the stage table by the e2e test).
+$bb grep CapEff /proc/self/status
 cd /
 for entry in * .[!.]*; do
   case "$entry" in

@@ -48,10 +48,17 @@ export function checksumError(expected: string, actual: string): Error | undefin
   );
 }
 
-/** GNU tar detects the compression (gzip, xz, zstd, bzip2) from the file's contents. */
+/**
+ * GNU tar detects the compression (gzip, xz, zstd, bzip2) from the file's contents. What a tarball
+ * holds under /dev is left out: the booted system mounts devtmpfs there, the build binds its own
+ * nodes, and making nodes would need CAP_MKNOD (and fails to work on a `nodev` workspace).
+ */
 export function extractArgs(archive: string, rootfs: string): string[] {
   return [
     "--extract",
+    "--anchored",
+    "--exclude=./dev/*",
+    "--exclude=dev/*",
     "--file",
     archive,
     "--directory",

@@ -1,7 +1,7 @@
 // Hooks of the tree cache into the steps: a step the restored tree already holds is skipped
 // ("cached" in the timing table); any other cacheable step saves the tree when it succeeds. The
 // tree is saved with the chroot closed (no mounts, no stand-ins, the image's own resolv.conf), so
-// an entry holds exactly what packaging would see, device nodes under /dev included.
+// an entry holds exactly what packaging would see (an empty /dev: the build binds its nodes on a tmpfs).
 import type { ChrootSession } from "../chroot/session.js";
 import type { RunnerStep } from "../runner.js";
 import { workspacePaths } from "../stage.js";

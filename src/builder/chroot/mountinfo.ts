@@ -16,10 +16,14 @@ export function parseMountPoints(mountinfo: string): string[] {
   return points;
 }
 
-/** Mount points at or below `root`, deepest (most recently stacked) first: the order to unmount. */
+/**
+ * Mount points below `root`, deepest (most recently stacked) first: the order to unmount. `root`
+ * itself is not one of them: in the build Pod the workspace is the Pod's volume, mounted by the
+ * runtime, and a stage must neither unmount it nor count it as left behind.
+ */
 export function mountsUnder(points: readonly string[], root: string): string[] {
   const prefix = path.resolve(root);
-  const inside = points.filter((p) => p === prefix || p.startsWith(prefix + "/"));
+  const inside = points.filter((p) => p.startsWith(prefix + "/"));
   return inside.reverse();
 }
 

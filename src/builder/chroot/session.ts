@@ -49,6 +49,28 @@ export interface ChrootOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * A tmpfs at `<rootfs>/dev` with the host's nodes bound into it, a private devpts and a /dev/shm:
+ * no CAP_MKNOD, and usable when the workspace is mounted `nodev` (nodes made there cannot be opened).
+ */
+export async function mountMinimalDev(mounts: MountTable, rootfs: string): Promise<void> {
+  const dev = path.join(rootfs, "dev");
+  const at = async (relative: string, args: string[]) => {
+    const target = path.join(rootfs, relative);
+    await mkdir(target, { recursive: true });
+    await mounts.mount({ target, args });
+  };
+  await at("dev", ["-t", "tmpfs", "-o", "mode=0755,nosuid,size=1m", "tmpfs"]);
+  for (const node of DEV_NODES) {
+    const target = path.join(dev, node);
+    await writeFile(target, "");
+    await mounts.mount({ target, args: ["--bind", `/dev/${node}`] });
+  }
+  for (const [name, to] of DEV_LINKS) await symlink(to, path.join(dev, name));
+  await at("dev/pts", ["-t", "devpts", "-o", "newinstance,ptmxmode=0666,mode=0620", "devpts"]);
+  await at("dev/shm", ["-t", "tmpfs", "-o", "mode=1777,nosuid,nodev", "tmpfs"]);
+}
+
 export class ChrootSession {
   private readonly mounts = new MountTable();
   private standIns: StandIn[] = [];
@@ -147,16 +169,7 @@ export class ChrootSession {
   }
 
   private async setupDev(): Promise<void> {
-    const dev = path.join(this.rootfs, "dev");
-    await this.mountAt("dev", ["-t", "tmpfs", "-o", "mode=0755,nosuid,size=1m", "tmpfs"]);
-    for (const node of DEV_NODES) {
-      const target = path.join(dev, node);
-      await writeFile(target, "");
-      await this.mounts.mount({ target, args: ["--bind", `/dev/${node}`] });
-    }
-    for (const [name, to] of DEV_LINKS) await symlink(to, path.join(dev, name));
-    await this.mountAt("dev/pts", ["-t", "devpts", "-o", "newinstance,ptmxmode=0666,mode=0620", "devpts"]);
-    await this.mountAt("dev/shm", ["-t", "tmpfs", "-o", "mode=1777,nosuid,nodev", "tmpfs"]);
+    await mountMinimalDev(this.mounts, this.rootfs);
   }
 
   /**

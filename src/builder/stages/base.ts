@@ -6,6 +6,8 @@ import { hasDiskFormat } from "../../plan/formats.js";
 import { TOOLS_DIR } from "../../plan/stage-table.js";
 import type { BasePlan, BuildPlan } from "../../plan/plan.js";
 import { run } from "../../util/exec.js";
+import { mountMinimalDev } from "../chroot/session.js";
+import { MountTable, unmountEverythingUnder } from "../chroot/mounts.js";
 import { hostAptMirror } from "../base/apt-sources.js";
 import { injectTools, normalizeImageRootfs } from "../base/copier.js";
 import { pullAndUnpack } from "../base/oci.js";
@@ -77,18 +79,33 @@ async function debootstrap(ctx: StageContext, spec: Debootstrap): Promise<void> 
   if (cache) await mkdir(cache, { recursive: true });
   const out = lineLogger(ctx.log, { stage: "base", step: "debootstrap" });
   let fetched = 0;
-  await run("debootstrap", debootstrapArgs(base, rootfs, mirror, cache), {
-    signal: ctx.signal,
-    processGroup: true,
-    captureStdout: false,
-    onOutput(chunk) {
-      out.onOutput(chunk);
-      fetched += chunk
-        .split("\n")
-        .filter((l) => /^I: (Retrieving|Validating|Extracting|Unpacking) /.test(l)).length;
-      ctx.progress.update("debootstrap", fetched, 0, "blocks");
-    },
-  });
+  const dev = new MountTable();
+  try {
+    // debootstrap proves it can make working device nodes by making one in the target, which fails
+    // on a workspace mounted `nodev` (podman's emptyDir) and without CAP_MKNOD. `container=lxc` is
+    // how it learns it runs in a container that cannot: it skips that probe and keeps the nodes it
+    // finds in /dev (bound from the container's own /dev) instead of making its own.
+    await mountMinimalDev(dev, rootfs);
+    // Its `ln -sf /proc/self/fd dev/fd` would follow an existing dev/fd into the host's /proc.
+    await rm(path.join(rootfs, "dev/fd"));
+    await run("debootstrap", debootstrapArgs(base, rootfs, mirror, cache), {
+      signal: ctx.signal,
+      processGroup: true,
+      captureStdout: false,
+      env: { ...process.env, container: "lxc" },
+      onOutput(chunk) {
+        out.onOutput(chunk);
+        fetched += chunk
+          .split("\n")
+          .filter((l) => /^I: (Retrieving|Validating|Extracting|Unpacking) /.test(l)).length;
+        ctx.progress.update("debootstrap", fetched, 0, "blocks");
+      },
+    });
+  } finally {
+    // debootstrap itself unmounts dev/pts and dev/shm on exit; the kernel's table is the judge.
+    await dev.unmountAll();
+    await unmountEverythingUnder(rootfs);
+  }
   out.flush();
   await store?.save(name, rootfs, { step: "debootstrap", buildName: ctx.plan.buildName }, ctx.signal);
 }

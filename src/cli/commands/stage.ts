@@ -9,6 +9,7 @@ import { runSteps, timingTable, workspaceSweep } from "../../builder/runner.js";
 import { scratchDir } from "../../builder/stages/provision.js";
 import { podPublishStep } from "../../builder/stages/publish.js";
 import { STAGE_COMMANDS, stageCommandSteps, type StageCommand } from "../../builder/steps.js";
+import { effectiveCapabilities } from "../../util/capabilities.js";
 import { loadRedactor } from "../../builder/secret-redactor.js";
 import { logProgress } from "../progress.js";
 
@@ -35,6 +36,8 @@ async function stage(name: StageCommand, flags: StageFlags): Promise<number> {
     process.on(sig, () => controller.abort(`interrupted by ${sig}`));
   const redact = await loadRedactor(flags.secrets);
   const log = pino({ base: { stage: name }, hooks: { streamWrite: redact } });
+  // What the container really holds, to compare with the stage's row in STAGE_TABLE.
+  log.info({ capabilities: await effectiveCapabilities() }, `stage ${name}: effective capabilities`);
   const plan = await readPlanDir(flags.plan);
   const steps = stageCommandSteps(name, plan, podPublishStep(flags.terminationLog));
   const ctx = {

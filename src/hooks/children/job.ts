@@ -99,9 +99,9 @@ function stageMounts(wanted: readonly StageMount[], plan: BuildPlan, names: JobN
 }
 
 /**
- * Root inside the container for chroot and file ownership, but not privileged: every capability
- * the stage does not list is dropped. allowPrivilegeEscalation stays unset unless the table sets
- * it, because Kubernetes rejects `false` together with CAP_SYS_ADMIN.
+ * Never privileged: every capability the stage's table entry does not list is dropped.
+ * allowPrivilegeEscalation stays unset unless the table sets it (Kubernetes rejects `false`
+ * together with CAP_SYS_ADMIN).
  */
 function securityContext(security: StageSecurity): V1Container["securityContext"] {
   return {
@@ -113,7 +113,10 @@ function securityContext(security: StageSecurity): V1Container["securityContext"
     ...(security.readOnlyRootFilesystem !== undefined
       ? { readOnlyRootFilesystem: security.readOnlyRootFilesystem }
       : {}),
-    capabilities: { drop: ["ALL"], add: [...security.capabilities] },
+    capabilities: {
+      drop: ["ALL"],
+      ...(security.capabilities.length > 0 ? { add: [...security.capabilities] } : {}),
+    },
   };
 }
 
