@@ -521,6 +521,12 @@ export const builderSchema = z.strictObject({
   cacheClaimName: name("PersistentVolumeClaim")
     .describe("A PersistentVolumeClaim kept between builds for download caches.")
     .optional(),
+  hostUsers: z
+    .boolean()
+    .describe(
+      "The build Pod's hostUsers: false runs it in a user namespace of its own, where the stages' capabilities are not root on the node (Kubernetes 1.33+ nodes with user namespace support). Default: the node's users.",
+    )
+    .optional(),
 });
 
 export const imageBuildSpecSchema = z
