@@ -92,3 +92,27 @@ describe("least privilege per stage", () => {
     expect([...BUILD_CAPABILITIES].sort()).toEqual([...IN_CHROOT].sort());
   });
 });
+
+describe("spec.builder.hostUsers", () => {
+  const podSpec = (builder: Record<string, unknown>) => {
+    const r: SyncResponse = hooks.sync(syncRequest(imageBuild({ ...minimalSpec, builder })), T0);
+    const job = r.children.find((c) => c.kind === "Job") as V1Job;
+    expect(validateChild(job as unknown as ChildObject)).toEqual([]);
+    return job.spec!.template.spec!;
+  };
+
+  it("puts the build Pod in a user namespace of its own when false", () => {
+    expect(podSpec({ hostUsers: false }).hostUsers).toBe(false);
+  });
+
+  it("leaves the field out otherwise (the node's users, Kubernetes' default)", () => {
+    expect(podSpec({}).hostUsers).toBeUndefined();
+    expect(podSpec({ hostUsers: true }).hostUsers).toBeUndefined();
+  });
+
+  it("refuses a value that is not a boolean, naming the field", () => {
+    const r = hooks.sync(syncRequest(imageBuild({ ...minimalSpec, builder: { hostUsers: "no" } })), T0);
+    expect(r.children.some((c) => c.kind === "Job")).toBe(false);
+    expect(JSON.stringify(r.status)).toContain("spec.builder.hostUsers");
+  });
+});

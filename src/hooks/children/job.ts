@@ -188,6 +188,8 @@ export function newBuildJob(
         spec: {
           ...ISOLATED_POD,
           securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+          // A user namespace of its own: the stages' SYS_ADMIN is no longer root on the node.
+          ...(plan.builder.hostUsers === false ? { hostUsers: false } : {}),
           ...schedulingFields(plan),
           initContainers: layout.init.map((c) => stageContainer(c, plan, names, options)),
           containers: [stageContainer(layout.main, plan, names, options)],
