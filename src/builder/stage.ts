@@ -27,6 +27,17 @@ export interface StageContext {
   signal: AbortSignal;
 }
 
+/**
+ * The build's timestamp from BUILD_TIMESTAMP, which the build Job sets once for all its retries
+ * (src/hooks/children/job.ts); unset (a local build): now.
+ */
+export function buildTimestamp(env: NodeJS.ProcessEnv, now: () => number = Date.now): number {
+  const raw = env.BUILD_TIMESTAMP;
+  if (raw === undefined || raw === "") return Math.floor(now() / 1000);
+  if (!/^\d+$/.test(raw)) throw new Error(`BUILD_TIMESTAMP must be Unix seconds, got "${raw}"`);
+  return Number(raw);
+}
+
 /** One internal step of the build, reported under one of the API's five stages. */
 export interface Step {
   name: string;

@@ -10,7 +10,13 @@ export const DEFAULT_BUILDER_IMAGE = "ghcr.io/bib-dev/bib-builder:0.1.0";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
-const envSchema = z.object({
+/** What the hook functions are configured with; `bib render` reads exactly these. */
+const hookEnvSchema = z.object({
+  /** Default builder image for build and cleanup Jobs when the spec names none. */
+  BIB_BUILDER_IMAGE: z.string().min(1).default(DEFAULT_BUILDER_IMAGE),
+});
+
+const envSchema = hookEnvSchema.extend({
   PORT: z.coerce.number().int().min(1).max(65535).default(DEFAULT_PORT),
   /**
    * When set, /metrics is served on this port only and the hook port serves the hooks and probes,
@@ -22,8 +28,6 @@ const envSchema = z.object({
   BIB_AUTH_TOKEN_FILE: z.string().min(1).optional(),
   /** Same token given directly (for local runs); the file wins when both are set. */
   BIB_AUTH_TOKEN: z.string().min(1).optional(),
-  /** Default builder image for build and cleanup Jobs when the spec names none. */
-  BIB_BUILDER_IMAGE: z.string().min(1).default(DEFAULT_BUILDER_IMAGE),
   /** How long SIGTERM waits for in-flight requests before exiting anyway. */
   BIB_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(20_000),
   /**
@@ -56,16 +60,30 @@ export class ConfigError extends Error {
 export type Env = Record<string, string | undefined>;
 export type ReadFile = (path: string) => string;
 
-/** Parses the environment; every error names the variable (e.g. `PORT: ...`). */
-export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p, "utf8")): ServerConfig {
+/** Every error names the variable (e.g. `PORT: ...`). */
+function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.output<S> {
   // Empty strings mean "unset", as Kubernetes renders an env var with an empty value.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
-  const parsed = envSchema.safeParse(present);
+  const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
     throw new ConfigError(`invalid configuration: ${lines.join("; ")}`);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+function hookOptions(e: z.output<typeof hookEnvSchema>): HookOptions {
+  return { builderImage: e.BIB_BUILDER_IMAGE };
+}
+
+/** The hook functions' options alone, for `bib render`: the service's variables do not concern it. */
+export function loadHookOptions(env: Env): HookOptions {
+  return hookOptions(parseEnv(hookEnvSchema, env));
+}
+
+/** Parses the environment; every error names the variable (e.g. `PORT: ...`). */
+export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p, "utf8")): ServerConfig {
+  const e = parseEnv(envSchema, env);
   return {
     port: e.PORT,
     metricsPort: e.BIB_METRICS_PORT,
@@ -74,7 +92,7 @@ export function loadConfig(env: Env, readFile: ReadFile = (p) => readFileSync(p,
     shutdownTimeoutMs: e.BIB_SHUTDOWN_TIMEOUT_MS,
     shutdownDelayMs: e.BIB_SHUTDOWN_DELAY_MS,
     host: e.BIB_LISTEN_HOST,
-    hooksOptions: { builderImage: e.BIB_BUILDER_IMAGE },
+    hooksOptions: hookOptions(e),
   };
 }
 

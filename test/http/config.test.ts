@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_BUILDER_IMAGE, loadConfig } from "../../src/server/config.js";
+import { ConfigError, DEFAULT_BUILDER_IMAGE, loadConfig, loadHookOptions } from "../../src/server/config.js";
 
 const noFiles = (p: string): string => {
   throw new Error(`ENOENT ${p}`);
@@ -20,6 +20,14 @@ describe("loadConfig", () => {
     const c = loadConfig({ PORT: "", BIB_BUILDER_IMAGE: "ghcr.io/x/builder:1" }, noFiles);
     expect(c.port).toBe(8080);
     expect(c.hooksOptions).toEqual({ builderImage: "ghcr.io/x/builder:1" });
+  });
+
+  it("gives `bib render` the hooks' options as the service reads them, ignoring the service's own variables", () => {
+    const env = { BIB_BUILDER_IMAGE: "ghcr.io/x/builder:1", LOG_LEVEL: "debug" };
+    expect(loadHookOptions(env)).toEqual(loadConfig(env, noFiles).hooksOptions);
+    expect(loadHookOptions({ BIB_BUILDER_IMAGE: "", PORT: "http" })).toEqual({
+      builderImage: DEFAULT_BUILDER_IMAGE,
+    });
   });
 
   it("names the variable in errors", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildTimestamp } from "../../src/cli/commands/stage.js";
+import { buildTimestamp } from "../../src/builder/stage.js";
 
 describe("bib stage's build timestamp", () => {
   it("comes from BUILD_TIMESTAMP, stable across the Job's retries", () => {

@@ -1,3 +1,6 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -71,5 +74,23 @@ describe("bib render", () => {
     }) as Array<{ kind: string; status?: { message: string } }>;
     expect(docs.map((d) => d.kind)).toEqual(["ConfigMap", "ImageBuildStatus"]);
     expect(docs[1]!.status!.message).toBe('waiting for Secrets: Secret "aws" not found');
+  });
+
+  it("takes the builder image from BIB_BUILDER_IMAGE, read through the config module", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "bib-render-"));
+    try {
+      writeFileSync(path.join(dir, "ib.yaml"), manifest);
+      const r = spawnSync(
+        process.execPath,
+        ["--import", "tsx", "src/cli/main.ts", "render", "-f", path.join(dir, "ib.yaml")],
+        { encoding: "utf8", env: { ...process.env, BIB_BUILDER_IMAGE: "registry.test/from-env:1" } },
+      );
+      expect(r.stderr).toBe("");
+      const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Record<string, unknown>);
+      const job = docs.find((d) => d.kind === "Job") as { spec: { template: { spec: unknown } } };
+      expect(JSON.stringify(job.spec.template.spec)).toContain('"image":"registry.test/from-env:1"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -36,11 +36,14 @@ interface FolderImport {
   to: string;
 }
 
+function relativeSpecifiers(source: string): string[] {
+  return [...source.matchAll(/(?:from\s+|import\s*\(\s*)"(\.{1,2}\/[^"]+)"/g)].map((m) => m[1]!);
+}
+
 /** The relative imports of a source file that leave its top folder under src/. */
 function folderImports(file: string, source: string): FolderImport[] {
   const from = path.relative(SRC, file).split(path.sep)[0]!;
-  const specifiers = [...source.matchAll(/(?:from\s+|import\s*\(\s*)"(\.{1,2}\/[^"]+)"/g)].map((m) => m[1]!);
-  return specifiers
+  return relativeSpecifiers(source)
     .map((s) => path.relative(SRC, path.resolve(path.dirname(file), s)).split(path.sep)[0]!)
     .filter((to) => to !== from)
     .map((to) => ({ file: path.relative(ROOT, file), from, to }));
@@ -96,6 +99,20 @@ describe("the layer table of DEVELOPERS.md", () => {
       "src/publish/x/y.ts: src/publish may not import src/builder (DEVELOPERS.md, Layout and layers)",
       "src/hooks/x/y.ts: src/hooks may not import src/server (DEVELOPERS.md, Layout and layers)",
       "src/builder/x/y.ts: src/builder may not import src/cli (DEVELOPERS.md, Layout and layers)",
+    ]);
+  });
+
+  it("keeps the CLI's commands apart: a command module imports no other one (DEVELOPERS.md, src/cli)", () => {
+    const commands = path.join(SRC, "cli", "commands");
+    const crossing = (file: string, source: string) =>
+      relativeSpecifiers(source)
+        .map((s) => path.resolve(path.dirname(file), s))
+        .filter((target) => path.dirname(target) === commands)
+        .map((target) => `${path.relative(ROOT, file)} imports ${path.relative(ROOT, target)}`);
+    const found = sourceFiles(commands).flatMap((f) => crossing(f, readFileSync(f, "utf8")));
+    expect(found).toEqual([]);
+    expect(crossing(path.join(commands, "build.ts"), 'import { table } from "./publish.js";')).toEqual([
+      "src/cli/commands/build.ts imports src/cli/commands/publish.js",
     ]);
   });
 });

@@ -5,11 +5,11 @@ import type { Command } from "commander";
 import { localPlan } from "../../builder/local.js";
 import { defaultCacheDir, runLocalBuild } from "../../builder/local-run.js";
 import { timingTable } from "../../builder/runner.js";
+import { buildTimestamp } from "../../builder/stage.js";
 import type { ChecksSummary } from "../../builder/stages/validate.js";
 import { buildInputs, loadManifests } from "../manifests.js";
-import { buildTimestamp } from "./stage.js";
 import { ProgressDisplay } from "../progress.js";
-import { table } from "./publish.js";
+import { table } from "../table.js";
 
 interface BuildFlags {
   file: string[];

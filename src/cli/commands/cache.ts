@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { quantityToBytes } from "../../api/quantity.js";
 import { defaultCacheDir } from "../../builder/local-run.js";
 import { TreeStore, treesDir, type CacheEntry } from "../../builder/cache/store.js";
-import { table } from "./publish.js";
+import { table } from "../table.js";
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const when = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");

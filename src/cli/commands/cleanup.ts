@@ -10,7 +10,9 @@ import { readPlanDir } from "../../builder/plan-dir.js";
 import { cleanupTargetsSchema, type CleanupTargets } from "../../api/status-entries.js";
 import type { BuildPlan } from "../../plan/plan.js";
 import { CLEANUP_FILE, cleanupPublished, type CleanupReport } from "../../publish/cleanup.js";
-import { cliLogger, loadLocalBuild, materializeSecrets } from "./publish.js";
+import { loadLocalBuild } from "../local-build.js";
+import { materializeSecrets } from "../local-secrets.js";
+import { cliLogger } from "../logger.js";
 
 async function readJson(file: string): Promise<unknown> {
   try {

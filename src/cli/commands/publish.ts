@@ -2,107 +2,17 @@
 // to the targets of the ImageBuild's spec.publish, and records the result in DIR/build.json (so
 // that `bib cleanup --from DIR` knows what to delete). Secrets come from Secret documents in the
 // -f files; without a credentialsSecretRef the AWS SDK's default chain is used.
-import { chmod, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
-import { pino, type Logger } from "pino";
 import type { BuildResult } from "../../api/schema.js";
-import { describeErrors } from "../../api/validate.js";
-import { resolvePlan, type BuildPlan, type ParentObject } from "../../plan/plan.js";
-import {
-  artifactsOf,
-  BUILD_OUTPUT_FILE,
-  readBuildOutput,
-  writeBuildOutput,
-  type BuildOutput,
-} from "../../publish/build-output.js";
+import { artifactsOf, writeBuildOutput } from "../../publish/build-output.js";
 import { publishAll } from "../../publish/index.js";
 import type { Progress } from "../../util/progress.js";
-import { findSecret, loadManifests, type Manifests } from "../manifests.js";
+import { loadLocalBuild } from "../local-build.js";
+import { materializeSecrets } from "../local-secrets.js";
+import { cliLogger } from "../logger.js";
 import { logProgress, percent } from "../progress.js";
-
-export interface LocalBuild {
-  plan: BuildPlan;
-  manifests: Manifests;
-  output: BuildOutput;
-}
-
-/** The plan of the one ImageBuild in the -f files (or the one named), checked against DIR's build. */
-export async function loadLocalBuild(files: string[], dir: string, name?: string): Promise<LocalBuild> {
-  const manifests = await loadManifests(files);
-  const candidates = manifests.imageBuilds.filter((ib) => !name || ib.metadata.name === name);
-  if (candidates.length !== 1) {
-    const names = manifests.imageBuilds.map((ib) => ib.metadata.name).join(", ") || "none";
-    throw new Error(
-      `-f: expected exactly one ImageBuild${name ? ` named ${name}` : " (use --name)"}; found: ${names}`,
-    );
-  }
-  const ib = candidates[0]!;
-  const resolved = resolvePlan({
-    metadata: { ...ib.metadata, namespace: ib.namespace },
-    spec: ib.spec,
-  } as ParentObject);
-  if (!resolved.ok) throw new Error(`${ib.source.file}: ${describeErrors(resolved.errors)}`);
-  const output = await readBuildOutput(dir);
-  if (output.buildId !== resolved.buildId) {
-    throw new Error(
-      `${path.join(dir, BUILD_OUTPUT_FILE)}: built from another spec (build ${output.buildId}, ${ib.source.file} gives ${resolved.buildId}); build again or pass the ImageBuild it was built from`,
-    );
-  }
-  return { plan: resolved.plan, manifests, output };
-}
-
-const SECRETS_PREFIX = "bib-secrets-";
-
-/**
- * Removes secrets directories of earlier runs that were killed before they could clean up (the
- * directory name carries the owner's pid; a pid that no longer exists cannot be using it).
- */
-export async function removeStaleSecretDirs(tmp = os.tmpdir()): Promise<void> {
-  for (const name of await readdir(tmp).catch(() => [] as string[])) {
-    const pid = Number(/^bib-secrets-(\d+)-/.exec(name)?.[1]);
-    if (!pid || pid === process.pid) continue;
-    try {
-      process.kill(pid, 0);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ESRCH")
-        await rm(path.join(tmp, name), { recursive: true, force: true });
-    }
-  }
-}
-
-/**
- * Writes the keys the plan's Secret would hold into a private temporary directory, from the Secret
- * documents of the -f files. The caller removes it. Values are never printed.
- */
-export async function materializeSecrets(
-  plan: BuildPlan,
-  manifests: Manifests,
-): Promise<{ dir: string; dispose(): Promise<void> }> {
-  await removeStaleSecretDirs();
-  const dir = await mkdtemp(path.join(os.tmpdir(), `${SECRETS_PREFIX}${process.pid}-`));
-  await chmod(dir, 0o700);
-  const dispose = () => rm(dir, { recursive: true, force: true });
-  try {
-    for (const s of plan.secrets) {
-      const data = findSecret(manifests, plan.imageBuild.namespace, s.name)?.data;
-      // Own keys only: a key named `constructor` is not found on Object.prototype.
-      const value = data && Object.hasOwn(data, s.key) ? data[s.key] : undefined;
-      if (value === undefined) {
-        if (s.optional) continue;
-        throw new Error(
-          `Secret ${plan.imageBuild.namespace}/${s.name}: key ${s.key} not found in the -f files`,
-        );
-      }
-      await writeFile(path.join(dir, s.file), value, { mode: 0o600 });
-    }
-  } catch (error) {
-    await dispose();
-    throw error;
-  }
-  return { dir, dispose };
-}
+import { table } from "../table.js";
 
 function human(bytes: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -113,17 +23,6 @@ function human(bytes: number): string {
     i++;
   }
   return `${i ? n.toFixed(1) : n} ${units[i]}`;
-}
-
-/** Columns padded to their widest cell (the header row included), two spaces apart. */
-export function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) =>
-    r
-      .map((cell, c) => cell.padEnd(widths[c]!))
-      .join("  ")
-      .trimEnd(),
-  );
 }
 
 /** The artifacts/images table `bib build` and `bib publish` print (pure). */
@@ -168,10 +67,6 @@ export function terminalProgress(out: NodeJS.WriteStream): Progress {
       out.write(`\r\x1b[2K${task}: ${percent(done, total)} (${amount})${done >= total ? "\n" : ""}`);
     },
   };
-}
-
-export function cliLogger(verbose: boolean): Logger {
-  return pino({ level: verbose ? "info" : "warn", base: undefined }, pino.destination(2));
 }
 
 interface PublishOptions {

@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { stringify } from "yaml";
 import { createHooks } from "../../hooks/index.js";
 import { syncRequestSchema, type KubeObject } from "../../hooks/types.js";
-import { DEFAULT_BUILDER_IMAGE } from "../../server/config.js";
+import { loadHookOptions } from "../../server/config.js";
 import { loadManifests, ManifestError, type Manifests } from "../manifests.js";
 
 interface RenderOptions {
@@ -67,13 +67,16 @@ export function registerRender(program: Command): void {
     .requiredOption("-f, --file <path...>", "ImageBuild manifests (files, directories or -)")
     .option(
       "--builder-image <image>",
-      "builder image for the Jobs",
-      process.env.BIB_BUILDER_IMAGE ?? DEFAULT_BUILDER_IMAGE,
+      "builder image for the Jobs (default: BIB_BUILDER_IMAGE, as the service reads it, else the release's own)",
     )
     .option("-o, --output <format>", "yaml or json", "yaml")
     .option("--status", "also print the status the ImageBuild would get", false)
     .option("--show-secrets", "print Secret values instead of <redacted>", false)
-    .action(async (options: RenderOptions) => {
+    .action(async (flags: Omit<RenderOptions, "builderImage"> & { builderImage?: string }) => {
+      const options = {
+        ...flags,
+        builderImage: flags.builderImage ?? loadHookOptions(process.env).builderImage,
+      };
       let manifests: Manifests;
       try {
         manifests = await loadManifests(options.file);

@@ -5,6 +5,7 @@ import { Argument, type Command } from "commander";
 import { pino } from "pino";
 import { POD_PATHS } from "../../api/constants.js";
 import { readPlanDir } from "../../builder/plan-dir.js";
+import { buildTimestamp } from "../../builder/stage.js";
 import { runSteps, timingTable, workspaceSweep } from "../../builder/runner.js";
 import { scratchDir } from "../../builder/stages/provision.js";
 import { podPublishStep } from "../../builder/stages/publish.js";
@@ -21,13 +22,6 @@ interface StageFlags {
   cache: string;
   volumeRoot: string;
   terminationLog: string;
-}
-
-export function buildTimestamp(env: NodeJS.ProcessEnv, now: () => number = Date.now): number {
-  const raw = env.BUILD_TIMESTAMP;
-  if (raw === undefined || raw === "") return Math.floor(now() / 1000);
-  if (!/^\d+$/.test(raw)) throw new Error(`BUILD_TIMESTAMP must be Unix seconds, got "${raw}"`);
-  return Number(raw);
 }
 
 async function stage(name: StageCommand, flags: StageFlags): Promise<number> {
