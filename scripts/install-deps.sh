@@ -15,6 +15,9 @@ debian_packages=(
   qemu-system-x86 ovmf
   # tests and benchmarks: a real registry (and htpasswd for its auth), capability bounding sets, timing
   docker-registry apache2-utils libcap2-bin util-linux hyperfine time
+  # the images and the build Pod in a real container runtime (scripts/images.sh, test/e2e/podman-*):
+  # runc (crun fails on hybrid cgroups), catatonit (kube play's pause), uidmap (hostUsers: false)
+  podman buildah runc catatonit uidmap containernetworking-plugins slirp4netns fuse-overlayfs
   # lint of the shell scripts
   shellcheck
 )

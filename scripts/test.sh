@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: set-up (idempotent), then type check, lint, format check,
-# unit/HTTP/integration/lifecycle tests, and the end-to-end tests on real tools (root).
+# unit/HTTP/integration/lifecycle tests, the images (podman), and the end-to-end tests on real tools
+# (root), the build Pod in podman among them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [ "${BIB_SKIP_INSTALL:-}" = 1 ] || bash scripts/install-deps.sh
+# The builder and hook service images, once per run, for the podman e2e tests (test/e2e/podman-*).
+bash scripts/images.sh
+export BIB_IMAGES_BUILT=1
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
