@@ -166,6 +166,16 @@ export interface Artifact {
   location: string;
 }
 
+/** A container's end as a real runtime (podman) reported it. */
+export interface RealContainerState {
+  name: string;
+  exitCode: number;
+  /** The termination message, or the log's tail for FallbackToLogsOnError. */
+  message?: string;
+  startedAt: string;
+  finishedAt: string;
+}
+
 export class Kubelet {
   private pods = 0;
   constructor(private readonly cluster: Cluster) {
@@ -301,6 +311,41 @@ export class Kubelet {
       { terminated: { exitCode: 0, reason: "Completed", message, startedAt: t, finishedAt: t } },
       "Succeeded",
     );
+    this.jobSucceeded(job, t);
+  }
+
+  /**
+   * The states a real runtime reported for the current Pod's containers (in order; those that
+   * never ran are absent): written into the Pod status as the kubelet would, then the Job
+   * controller's verdict.
+   */
+  record(job: Obj, states: readonly RealContainerState[]) {
+    const pod = this.currentPod(job);
+    const byName = new Map(states.map((s) => [s.name, s]));
+    for (const c of this.containerOrder(pod)) {
+      const real = byName.get(c.name);
+      pod.status[c.list][c.i].state = real
+        ? {
+            terminated: {
+              exitCode: real.exitCode,
+              reason: real.exitCode === 0 ? "Completed" : "Error",
+              ...(real.message ? { message: real.message } : {}),
+              startedAt: real.startedAt,
+              finishedAt: real.finishedAt,
+            },
+          }
+        : { waiting: { reason: "PodInitializing" } };
+    }
+    const main = job.spec.template.spec.containers[0].name;
+    const succeeded = byName.get(main)?.exitCode === 0 && states.every((s) => s.exitCode === 0);
+    pod.status.phase = succeeded ? "Succeeded" : "Failed";
+    this.cluster.update(pod, { status: true });
+    const t = this.cluster.timestamp();
+    if (succeeded) this.jobSucceeded(job, t);
+    else this.jobFailed(job, t);
+  }
+
+  private jobSucceeded(job: Obj, t: string) {
     const fresh = this.job(job.metadata.name, job.metadata.namespace);
     fresh.status = {
       ...fresh.status,
@@ -344,6 +389,10 @@ export class Kubelet {
       { terminated: { exitCode: 1, reason: "Error", message, startedAt: t, finishedAt: t } },
       "Failed",
     );
+    this.jobFailed(job, t);
+  }
+
+  private jobFailed(job: Obj, t: string) {
     const fresh = this.job(job.metadata.name, job.metadata.namespace);
     const failed = (fresh.status?.failed ?? 0) + 1;
     const limit = fresh.spec.backoffLimit ?? 6;

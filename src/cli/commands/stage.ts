@@ -2,6 +2,7 @@
 // timestamp comes from BUILD_TIMESTAMP (stable across the Job's retries). Logs are JSON lines on
 // stdout, which `kubectl logs` shows.
 import { Argument, type Command } from "commander";
+import { readFile } from "node:fs/promises";
 import { pino } from "pino";
 import { POD_PATHS } from "../../api/constants.js";
 import { readPlanDir } from "../../builder/plan-dir.js";
@@ -30,8 +31,13 @@ async function stage(name: StageCommand, flags: StageFlags): Promise<number> {
     process.on(sig, () => controller.abort(`interrupted by ${sig}`));
   const redact = await loadRedactor(flags.secrets);
   const log = pino({ base: { stage: name }, hooks: { streamWrite: redact } });
-  // What the container really holds, to compare with the stage's row in STAGE_TABLE.
-  log.info({ capabilities: await effectiveCapabilities() }, `stage ${name}: effective capabilities`);
+  // What the container really holds, to compare with its stage-table entry, and
+  // whose uid 0 it is (a user namespace of its own with hostUsers: false).
+  const uidMap = (await readFile("/proc/self/uid_map", "utf8")).trim().split(/\s+/).map(Number);
+  log.info(
+    { capabilities: await effectiveCapabilities(), uidMap },
+    `stage ${name}: effective capabilities and uid map`,
+  );
   const plan = await readPlanDir(flags.plan);
   const steps = stageCommandSteps(name, plan, podPublishStep(flags.terminationLog));
   const ctx = {
