@@ -2,7 +2,7 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { StageContext } from "../../src/builder/stage.js";
 import { runSteps, stepMessage, timingTable, type RunnerStep } from "../../src/builder/runner.js";
-import { mountsUnder, parseMountPoints } from "../../src/builder/chroot/mountinfo.js";
+import { mountOptions, mountsUnder, parseMountPoints } from "../../src/builder/chroot/mountinfo.js";
 
 function context(signal = new AbortController().signal): StageContext {
   return {
@@ -127,5 +127,16 @@ describe("mountinfo", () => {
       ),
     ).toEqual(["/workspace/rootfs/proc"]);
     expect(mountsUnder(parseMountPoints(pod.join("\n")), "/workspace")).toEqual([]);
+  });
+
+  it("reads the options of the mount stacked last at a point (nodev on podman's emptyDir)", () => {
+    const text = [
+      "22 1 8:1 / / rw - overlay overlay rw",
+      "30 22 0:9 / /workspace rw,relatime - ext4 /dev/sdb rw",
+      "31 30 0:9 /v /workspace rw,nodev,relatime - ext4 /dev/sdb rw",
+      "32 31 0:5 / /workspace/rootfs/proc rw,nosuid - proc proc rw",
+    ].join("\n");
+    expect(mountOptions(text, "/workspace")).toEqual(["rw", "nodev", "relatime"]);
+    expect(mountOptions(text, "/work")).toBeUndefined();
   });
 });

@@ -5,6 +5,7 @@ import { Argument, type Command } from "commander";
 import { readFile } from "node:fs/promises";
 import { pino } from "pino";
 import { POD_PATHS } from "../../api/constants.js";
+import { mountOptions } from "../../builder/chroot/mountinfo.js";
 import { readPlanDir } from "../../builder/plan-dir.js";
 import { buildTimestamp } from "../../builder/stage.js";
 import { runSteps, timingTable, workspaceSweep } from "../../builder/runner.js";
@@ -31,12 +32,13 @@ async function stage(name: StageCommand, flags: StageFlags): Promise<number> {
     process.on(sig, () => controller.abort(`interrupted by ${sig}`));
   const redact = await loadRedactor(flags.secrets);
   const log = pino({ base: { stage: name }, hooks: { streamWrite: redact } });
-  // What the container really holds, to compare with its stage-table entry, and
-  // whose uid 0 it is (a user namespace of its own with hostUsers: false).
+  // What the container really holds, to compare with its stage-table entry; whose uid 0 it is (a
+  // user namespace of its own with hostUsers: false); how the runtime mounted the workspace.
   const uidMap = (await readFile("/proc/self/uid_map", "utf8")).trim().split(/\s+/).map(Number);
+  const workspaceMount = mountOptions(await readFile("/proc/self/mountinfo", "utf8"), flags.workspace);
   log.info(
-    { capabilities: await effectiveCapabilities(), uidMap },
-    `stage ${name}: effective capabilities and uid map`,
+    { capabilities: await effectiveCapabilities(), uidMap, workspaceMount },
+    `stage ${name}: effective capabilities, uid map, workspace mount`,
   );
   const plan = await readPlanDir(flags.plan);
   const steps = stageCommandSteps(name, plan, podPublishStep(flags.terminationLog));
