@@ -9,6 +9,7 @@ import { stringify } from "yaml";
 import { run } from "../../src/util/exec.js";
 import { bib, mountsUnder, type CliRun } from "./support/bib-cli.js";
 import { hostState, mountPoints } from "./support/host-state.js";
+import { ownCache } from "./support/own-cache.js";
 
 const PLAYBOOK = `- hosts: all
   gather_facts: true
@@ -136,12 +137,23 @@ beforeAll(async () => {
   workspace = path.join(tmp, "ws");
   hostBefore = await hostState();
   mountsBefore = await mountPoints();
+  const cache = await ownCache(path.join(tmp, "cache"));
   result = await bib(
-    ["build", "-f", file, "--output", output, "--workspace", workspace, "--keep-workspace"],
-    {
-      capabilities: "reduced",
-    },
+    [
+      "build",
+      "-f",
+      file,
+      "--output",
+      output,
+      "--workspace",
+      workspace,
+      "--keep-workspace",
+      "--cache",
+      cache.dir,
+    ],
+    { capabilities: "reduced" },
   );
+  await cache.share();
   console.log(
     `booted build: ${result.seconds.toFixed(0)} s\n${result.stdout.split("\n\n").slice(-3).join("\n\n")}`,
   );

@@ -7,6 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/util/exec.js";
 import { bib, mountsUnder, type CliRun } from "./support/bib-cli.js";
+import { ownCache } from "./support/own-cache.js";
 import { referenceImageBuild } from "./support/reference-build.js";
 
 let tmp: string;
@@ -26,9 +27,12 @@ beforeAll(async () => {
   await writeFile(file, referenceImageBuild());
   output = path.join(tmp, "out");
   workspace = path.join(tmp, "ws");
-  result = await bib(["build", "-f", file, "--output", output, "--workspace", workspace], {
-    capabilities: "reduced",
-  });
+  const cache = await ownCache(path.join(tmp, "cache"));
+  result = await bib(
+    ["build", "-f", file, "--output", output, "--workspace", workspace, "--cache", cache.dir],
+    { capabilities: "reduced" },
+  );
+  await cache.share();
   console.log(
     `reference build: ${result.seconds.toFixed(0)} s\n${result.stdout.split("\n\n").slice(-2).join("\n\n")}`,
   );

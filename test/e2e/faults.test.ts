@@ -51,7 +51,8 @@ async function build(
   const workspace = path.join(tmp, `${name}-ws`);
   const output = path.join(tmp, `${name}-out`);
   const run = await bib(
-    ["build", "-f", file, "--output", output, "--workspace", workspace],
+    // A cache of this file's own: entries of another test or run would skip the failing steps.
+    ["build", "-f", file, "--output", output, "--workspace", workspace, "--cache", path.join(tmp, "cache")],
     onSpawn ? { onSpawn } : {},
   );
   const errLines = run.stderr

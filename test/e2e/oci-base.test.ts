@@ -126,9 +126,14 @@ describe("an OCI image base", () => {
     await writeFile(conf, `[[registry]]\nlocation = "127.0.0.1:${port}"\ninsecure = true\n`);
     const output = path.join(tmp, "out");
     const workspace = path.join(tmp, "ws");
-    const result = await bib(["build", "-f", file, "--output", output, "--workspace", workspace], {
-      env: { ...process.env, CONTAINERS_REGISTRIES_CONF: conf },
-    });
+    // Its own cache: a tree cached by another run must not turn the steps into "cached".
+    const cache = path.join(tmp, "cache");
+    const result = await bib(
+      ["build", "-f", file, "--output", output, "--workspace", workspace, "--cache", cache],
+      {
+        env: { ...process.env, CONTAINERS_REGISTRIES_CONF: conf },
+      },
+    );
     expect(result.stderr).not.toContain("failed");
     expect(result.code).toBe(0);
     const build = JSON.parse(await readFile(path.join(output, "build.json"), "utf8")) as {
