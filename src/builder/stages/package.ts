@@ -64,23 +64,31 @@ async function buildRawDisk(ctx: StageContext, raw: string): Promise<void> {
   }
 
   const layout = diskLayout(plan.disk.sizeBytes, mode);
-  const usage = await timed(ctx, "measured the tree", () => treeUsage(rootfs, ctx.signal));
-  if (ext4BytesNeeded(usage) > layout.root.bytes)
-    throw fail(tooSmallMessage(plan.disk.sizeBytes, usage, mode));
-
   const ids = diskIds(plan.buildId);
   await createSparseFile(raw, layout.diskBytes);
   await writePartitionTable(raw, layout, ids, ctx.signal);
-  try {
-    await timed(ctx, "root filesystem written (mkfs.ext4 -d)", () =>
-      writeExt4(raw, layout, ids, rootfs, ctx.signal),
-    );
-  } catch (error) {
+  // Three jobs at once, each on its own byte range of the file or none: the size check's walk of
+  // the tree, mkfs.ext4 (the long one) and the ESP. A disk the check finds clearly too small stops
+  // mkfs and fails with the same message as when the check ran first.
+  const tooSmall = new AbortController();
+  const mkfsSignal = AbortSignal.any([ctx.signal, tooSmall.signal]);
+  const usage = timed(ctx, "measured the tree", () => treeUsage(rootfs, ctx.signal)).then((u) => {
+    if (ext4BytesNeeded(u) > layout.root.bytes) {
+      tooSmall.abort();
+      throw fail(tooSmallMessage(plan.disk.sizeBytes, u, mode));
+    }
+    return u;
+  });
+  const ext4 = timed(ctx, "root filesystem written (mkfs.ext4 -d)", () =>
+    writeExt4(raw, layout, ids, rootfs, mkfsSignal),
+  ).catch(async (error: unknown) => {
     if (error instanceof FilesystemFullError)
-      throw fail(tooSmallMessage(plan.disk.sizeBytes, usage, mode), error);
+      throw fail(tooSmallMessage(plan.disk.sizeBytes, await usage, mode), error);
     throw error;
-  }
-  if (layout.esp) await writeEsp(raw, layout.esp, ids, esp, ctx.signal);
+  });
+  const espWritten = layout.esp ? writeEsp(raw, layout.esp, ids, esp, ctx.signal) : Promise.resolve();
+  // The size check's verdict first: it explains why mkfs was stopped.
+  await allOrFirstError<unknown>([usage, ext4, espWritten]);
   if (layout.biosBoot) await writeBiosBoot(raw, layout.biosBoot, bios);
 }
 
