@@ -14,6 +14,7 @@ import { podPublishStep } from "../../builder/stages/publish.js";
 import { STAGE_COMMANDS, stageCommandSteps, type StageCommand } from "../../builder/steps.js";
 import { effectiveCapabilities } from "../../util/capabilities.js";
 import { loadRedactor } from "../../builder/secret-redactor.js";
+import { idMapProblem, readIdMaps } from "../../util/user-namespace.js";
 import { logProgress } from "../progress.js";
 
 interface StageFlags {
@@ -34,12 +35,20 @@ async function stage(name: StageCommand, flags: StageFlags): Promise<number> {
   const log = pino({ base: { stage: name }, hooks: { streamWrite: redact } });
   // What the container really holds, to compare with its stage-table entry; whose uid 0 it is (a
   // user namespace of its own with hostUsers: false); how the runtime mounted the workspace.
-  const uidMap = (await readFile("/proc/self/uid_map", "utf8")).trim().split(/\s+/).map(Number);
+  const idMaps = await readIdMaps();
+  const uidMap = idMaps.uid.flatMap((r) => [r.inside, r.outside, r.size]);
   const workspaceMount = mountOptions(await readFile("/proc/self/mountinfo", "utf8"), flags.workspace);
   log.info(
     { capabilities: await effectiveCapabilities(), uidMap, workspaceMount },
     `stage ${name}: effective capabilities, uid map, workspace mount`,
   );
+  // Before any step: in a namespace with too few ids the build would fail half-way (or worse,
+  // change owners), so it ends here with the reason as the container's last line.
+  const idProblem = idMapProblem(idMaps);
+  if (idProblem) {
+    console.error(`${name}: ${idProblem}`);
+    return 1;
+  }
   const plan = await readPlanDir(flags.plan);
   const steps = stageCommandSteps(name, plan, podPublishStep(flags.terminationLog));
   const ctx = {
