@@ -74,6 +74,21 @@ describe("QEMU command line", () => {
     expect(args).toContain("if=pflash,format=raw,unit=1,file=/s/vars.fd");
     expect(args).not.toContain("host");
   });
+
+  it("gives a VM a NIC and its own disk only when asked (the Packer-flow bench)", () => {
+    const args = qemuBootArgs({
+      disk: "/a/vm.qcow2",
+      format: "qcow2",
+      firmware: "ovmf",
+      vars: "/s/vars.fd",
+      accel: "tcg",
+      nic: "user,hostfwd=tcp:127.0.0.1:2222-:22",
+      writable: true,
+    });
+    expect(args).toContain("file=/a/vm.qcow2,format=qcow2,if=virtio,snapshot=off");
+    expect(args.join(" ")).toContain("-nic user,hostfwd=tcp:127.0.0.1:2222-:22");
+    expect(args.join(" ")).not.toContain("-nic none");
+  });
 });
 
 describe("tar options", () => {

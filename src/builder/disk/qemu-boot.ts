@@ -23,6 +23,10 @@ export interface BootArgs {
   memoryMiB?: number;
   /** A Unix socket (QEMU listens) behind the guest's virtio-serial port `checkPort`. */
   checks?: { socket: string; port: string };
+  /** QEMU's -nic value; none by default (a boot check needs no network). */
+  nic?: string;
+  /** The guest writes into the disk itself instead of a temporary overlay (not for artifacts). */
+  writable?: boolean;
 }
 
 export function qemuBootArgs(o: BootArgs): string[] {
@@ -44,7 +48,7 @@ export function qemuBootArgs(o: BootArgs): string[] {
     "-monitor",
     "none",
     "-nic",
-    "none",
+    o.nic ?? "none",
     "-no-reboot",
     ...(o.firmware === "ovmf"
       ? [
@@ -66,7 +70,7 @@ export function qemuBootArgs(o: BootArgs): string[] {
       : []),
     // snapshot=on: the guest's writes go to a temporary overlay; the artifact stays as built.
     "-drive",
-    `file=${o.disk},format=${o.format},if=virtio,snapshot=on`,
+    `file=${o.disk},format=${o.format},if=virtio,snapshot=${o.writable ? "off" : "on"}`,
   ];
 }
 
