@@ -31,6 +31,36 @@ export const CONDITION = {
 } as const;
 export type ConditionType = (typeof CONDITION)[keyof typeof CONDITION];
 
+/** Every reason a condition of ImageBuild status gives: one word, CamelCase, as Kubernetes' own. */
+export const REASON = {
+  // SpecValid
+  Valid: "Valid",
+  InvalidSpec: "InvalidSpec",
+  // SecretsResolved
+  Resolved: "Resolved",
+  NoSecretsReferenced: "NoSecretsReferenced",
+  SecretNotFound: "SecretNotFound",
+  SecretKeyNotFound: "SecretKeyNotFound",
+  // Built, Validated, Published
+  InProgress: "InProgress",
+  NotReached: "NotReached",
+  Built: "Built",
+  BuildFailed: "BuildFailed",
+  Booted: "Booted",
+  BootFailed: "BootFailed",
+  Disabled: "Disabled",
+  Published: "Published",
+  NoTargets: "NoTargets",
+  PublishFailed: "PublishFailed",
+  // Ready (also InvalidSpec and BuildFailed)
+  SecretsNotResolved: "SecretsNotResolved",
+  Pending: "Pending",
+  Building: "Building",
+  Succeeded: "Succeeded",
+  JobDeleted: "JobDeleted",
+} as const;
+export type ConditionReason = (typeof REASON)[keyof typeof REASON];
+
 export const PHASE = {
   Pending: "Pending",
   Building: "Building",

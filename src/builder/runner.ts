@@ -3,7 +3,7 @@
 // and abort (SIGTERM), newest step first, then a last sweep of the kernel's mount table.
 import { rm } from "node:fs/promises";
 import type { Stage } from "../api/constants.js";
-import type { StageContext, Step } from "./stage.js";
+import { StepError, type StageContext, type Step } from "./stage.js";
 import { unmountEverythingUnder } from "./chroot/mounts.js";
 
 /** A step that may leave something behind (mounts, stand-ins) and knows how to undo it. */
@@ -26,21 +26,10 @@ export interface RunnerEvents {
   onStepEnd?(timing: StepTiming, index: number): void;
 }
 
-export class StepError extends Error {
-  constructor(
-    readonly stage: Stage,
-    readonly step: string,
-    cause: unknown,
-  ) {
-    super(stepMessage(stage, step, causeMessage(cause)), { cause });
-    this.name = "StepError";
-  }
-}
-
-/** `stage: step: what`; a message that already names its stage and step is kept as it is. */
-export function stepMessage(stage: string, step: string, message: string): string {
-  if (message.startsWith(`${stage}: `)) return message;
-  return `${stage}: ${step}: ${message}`;
+/** The step's failure: a StepError as it was thrown (it names its stage and step), else wrapped. */
+function stepFailure(step: Step, cause: unknown): StepError {
+  if (cause instanceof StepError) return cause;
+  return new StepError(step.stage, step.name, causeMessage(cause), { cause });
 }
 
 function causeMessage(cause: unknown): string {
@@ -49,8 +38,8 @@ function causeMessage(cause: unknown): string {
 
 /** The same failure with secret values taken out of its message; the cause, which holds them, is dropped. */
 export function redactedError(error: StepError, redact: (text: string) => string): StepError {
-  const message = redact(error.message);
-  return message === error.message ? error : new StepError(error.stage, error.step, new Error(message));
+  const [step, detail] = [redact(error.step), redact(error.detail)];
+  return step === error.step && detail === error.detail ? error : new StepError(error.stage, step, detail);
 }
 
 export interface RunOutcome {
@@ -88,7 +77,7 @@ export async function runSteps(
       continue;
     }
     if (ctx.signal.aborted) {
-      error = new StepError(step.stage, step.name, new Error(abortReason(ctx.signal)));
+      error = new StepError(step.stage, step.name, abortReason(ctx.signal));
       timings.push({ stage: step.stage, step: step.name, seconds: 0, outcome: "skipped" });
       continue;
     }
@@ -102,8 +91,9 @@ export async function runSteps(
       if (ctx.signal.aborted) throw new Error(abortReason(ctx.signal));
     } catch (cause) {
       outcome = "failed";
-      const why = ctx.signal.aborted ? new Error(abortReason(ctx.signal), { cause }) : cause;
-      error = new StepError(step.stage, step.name, why);
+      error = ctx.signal.aborted
+        ? new StepError(step.stage, step.name, abortReason(ctx.signal), { cause })
+        : stepFailure(step, cause);
     }
     const seconds = (performance.now() - begin) / 1000;
     const timing = { stage: step.stage, step: step.name, seconds, outcome };
@@ -138,7 +128,7 @@ export async function runSteps(
   if (cleanupErrors.length > 0) {
     ctx.log.error({ event: "cleanup", errors: cleanupErrors }, "cleanup failed");
     const last = timings.at(-1);
-    error ??= new StepError(last?.stage ?? "base", "cleanup", new Error(cleanupErrors.join("; ")));
+    error ??= new StepError(last?.stage ?? "base", "cleanup", cleanupErrors.join("; "));
   }
   return error ? { timings, error } : { timings };
 }

@@ -38,6 +38,22 @@ export function buildTimestamp(env: NodeJS.ProcessEnv, now: () => number = Date.
   return Number(raw);
 }
 
+/**
+ * A failure that names its API stage and its step as data: the runner keeps them as they are, and
+ * the message is always `stage: step: detail` (the last line of a failed container's log).
+ */
+export class StepError extends Error {
+  override name = "StepError";
+  constructor(
+    readonly stage: Stage,
+    readonly step: string,
+    readonly detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${stage}: ${step}: ${detail}`, options);
+  }
+}
+
 /** One internal step of the build, reported under one of the API's five stages. */
 export interface Step {
   name: string;

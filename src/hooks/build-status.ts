@@ -1,5 +1,13 @@
 // BuildState -> ImageBuild status (phase, stage, message, conditions). Pure.
-import { CONDITION, PHASE, STAGES, type Phase, type Stage } from "../api/constants.js";
+import {
+  CONDITION,
+  PHASE,
+  REASON,
+  STAGES,
+  type ConditionReason,
+  type Phase,
+  type Stage,
+} from "../api/constants.js";
 import type { BuildResult } from "../api/schema.js";
 import { readArtifacts, readImages, type ReadEntry, type RecordedStatus } from "../api/status-entries.js";
 import type { BuildPlan } from "../plan/plan.js";
@@ -29,8 +37,8 @@ interface Progress {
 function stageCondition(
   type: ConditionInput["type"],
   p: Progress,
-  done: { reason: string; message: string },
-  failReason: string,
+  done: { reason: ConditionReason; message: string },
+  failReason: ConditionReason,
 ): ConditionInput {
   const covered = stagesOfCondition(type);
   const stage = covered.at(-1)!;
@@ -41,7 +49,7 @@ function stageCondition(
   return {
     type,
     status: "Unknown",
-    reason: p.failed ? "NotReached" : "InProgress",
+    reason: p.failed ? REASON.NotReached : REASON.InProgress,
     message: p.failed ? `the build stopped before ${stage}` : `${stage} has not finished`,
   };
 }
@@ -50,8 +58,8 @@ function stageConditions(plan: BuildPlan, p: Progress): ConditionInput[] {
   const built = stageCondition(
     CONDITION.Built,
     p,
-    { reason: "Built", message: `artifacts: ${plan.formats.join(", ")}` },
-    "BuildFailed",
+    { reason: REASON.Built, message: `artifacts: ${plan.formats.join(", ")}` },
+    REASON.BuildFailed,
   );
   const boot = plan.validate.boot;
   const validated = boot.enabled
@@ -59,17 +67,17 @@ function stageConditions(plan: BuildPlan, p: Progress): ConditionInput[] {
         CONDITION.Validated,
         p,
         {
-          reason: "Booted",
+          reason: REASON.Booted,
           message: `the image booted and showed: ${boot.expect.join(", ")}${
             boot.checks.length ? `; ${boot.checks.length}/${boot.checks.length} checks passed` : ""
           }`,
         },
-        "BootFailed",
+        REASON.BootFailed,
       )
     : {
         type: CONDITION.Validated,
         status: "False" as const,
-        reason: "Disabled",
+        reason: REASON.Disabled,
         message: "boot validation is disabled (spec.validate.boot.enabled: false)",
       };
   const targets = Object.keys(plan.publish);
@@ -77,9 +85,9 @@ function stageConditions(plan: BuildPlan, p: Progress): ConditionInput[] {
     CONDITION.Published,
     p,
     targets.length
-      ? { reason: "Published", message: `published to ${targets.join(", ")}` }
-      : { reason: "NoTargets", message: "spec.publish names no targets" },
-    "PublishFailed",
+      ? { reason: REASON.Published, message: `published to ${targets.join(", ")}` }
+      : { reason: REASON.NoTargets, message: "spec.publish names no targets" },
+    REASON.PublishFailed,
   );
   return [built, validated, published];
 }
@@ -92,7 +100,7 @@ export function statusParts(plan: BuildPlan, state: BuildState): StatusParts | u
         message: "waiting for the build Job to start",
         conditions: [
           ...stageConditions(plan, { at: undefined, failed: false, done: false }),
-          ready(false, "Pending"),
+          ready(false, REASON.Pending),
         ],
       };
     case "running":
@@ -106,7 +114,7 @@ export function statusParts(plan: BuildPlan, state: BuildState): StatusParts | u
         message: `building: ${stage}${retrying}`,
         conditions: [
           ...stageConditions(plan, { at: stage, failed: false, done: false }),
-          ready(false, "Building"),
+          ready(false, REASON.Building),
         ],
       };
     }
@@ -116,7 +124,7 @@ export function statusParts(plan: BuildPlan, state: BuildState): StatusParts | u
         message: state.message ?? summary(state.result),
         conditions: [
           ...stageConditions(plan, { at: undefined, failed: false, done: true }),
-          ready(true, "Succeeded"),
+          ready(true, REASON.Succeeded),
         ],
         result: state.result,
         ...(state.completionTime ? { completionTime: state.completionTime } : {}),
@@ -128,7 +136,7 @@ export function statusParts(plan: BuildPlan, state: BuildState): StatusParts | u
         message: state.message,
         conditions: [
           ...stageConditions(plan, { at: state.stage ?? "base", failed: true, done: false }),
-          ready(false, "BuildFailed", state.message),
+          ready(false, REASON.BuildFailed, state.message),
         ],
         ...(state.completionTime ? { completionTime: state.completionTime } : {}),
       };
@@ -140,7 +148,7 @@ export function statusParts(plan: BuildPlan, state: BuildState): StatusParts | u
         message,
         conditions: [
           ...stageConditions(plan, { at: "base", failed: true, done: false }),
-          ready(false, "JobDeleted", message),
+          ready(false, REASON.JobDeleted, message),
         ],
       };
     }
@@ -149,7 +157,7 @@ export function statusParts(plan: BuildPlan, state: BuildState): StatusParts | u
   }
 }
 
-function ready(ok: boolean, reason: string, message?: string): ConditionInput {
+function ready(ok: boolean, reason: ConditionReason, message?: string): ConditionInput {
   return {
     type: CONDITION.Ready,
     status: ok ? "True" : "False",

@@ -1,12 +1,12 @@
 import type { Condition } from "../api/schema.js";
-import { CONDITION, type ConditionType } from "../api/constants.js";
+import { CONDITION, type ConditionReason, type ConditionType } from "../api/constants.js";
 
 export type ConditionStatus = "True" | "False" | "Unknown";
 
 export interface ConditionInput {
   type: ConditionType;
   status: ConditionStatus;
-  reason: string;
+  reason: ConditionReason;
   message: string;
 }
 

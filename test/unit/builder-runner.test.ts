@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import type { StageContext } from "../../src/builder/stage.js";
-import { runSteps, stepMessage, timingTable, type RunnerStep } from "../../src/builder/runner.js";
+import { StepError, type StageContext } from "../../src/builder/stage.js";
+import { redactedError, runSteps, timingTable, type RunnerStep } from "../../src/builder/runner.js";
 import { mountOptions, mountsUnder, parseMountPoints } from "../../src/builder/chroot/mountinfo.js";
 
 function context(signal = new AbortController().signal): StageContext {
@@ -89,11 +89,48 @@ describe("runSteps", () => {
     expect(outcome.error?.message).toMatch(/cleanup: still mounted: \/w\/rootfs\/proc/);
   });
 
-  it("does not repeat a stage and step a message already names", () => {
-    expect(stepMessage("package", "package", "package: package: disk too small")).toBe(
-      "package: package: disk too small",
+  it("keeps the stage and step a failure names as data, and names the runner's step otherwise", async () => {
+    const named = await runSteps(
+      [
+        {
+          name: "validate",
+          stage: "validate",
+          run: async () => {
+            throw new StepError("validate", "boot", "no login: prompt");
+          },
+        },
+      ],
+      context(),
     );
-    expect(stepMessage("provision", 'shell "x"', "exit 1")).toBe('provision: shell "x": exit 1');
+    expect(named.error).toMatchObject({ stage: "validate", step: "boot", detail: "no login: prompt" });
+    expect(named.error?.message).toBe("validate: boot: no login: prompt");
+    // A plain message that merely starts like a prefix is not taken for one.
+    const plain = await runSteps(
+      [
+        {
+          name: "package",
+          stage: "package",
+          run: async () => {
+            throw new Error("package: disk too small");
+          },
+        },
+      ],
+      context(),
+    );
+    expect(plain.error).toMatchObject({ stage: "package", step: "package" });
+    expect(plain.error?.message).toBe("package: package: package: disk too small");
+  });
+
+  it("takes secret values out of the step and the detail, keeping them as data", () => {
+    const error = new StepError("provision", "ansible-0", "password hunter2 refused");
+    const redacted = redactedError(error, (t) => t.replaceAll("hunter2", "[redacted]"));
+    expect(redacted).toMatchObject({
+      stage: "provision",
+      step: "ansible-0",
+      detail: "password [redacted] refused",
+    });
+    expect(redacted.message).toBe("provision: ansible-0: password [redacted] refused");
+    expect(redactedError(error, (t) => t)).toBe(error);
   });
 });
 

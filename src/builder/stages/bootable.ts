@@ -18,7 +18,7 @@ import { biosDir, espDir } from "../disk/formats.js";
 import { grubDefaultsFileOrder, parseGrubDefaults, type GrubDefaults } from "../disk/grub-defaults.js";
 import { diskIds } from "../disk/ids.js";
 import { inTree, lstatOrUndefined, readTreeFile, replaceFile, replaceSymlink } from "../disk/tree-files.js";
-import { workspacePaths, type StageContext, type Step } from "../stage.js";
+import { StepError, workspacePaths, type StageContext, type Step } from "../stage.js";
 
 const GRUB_PC_DIR = "/usr/lib/grub/i386-pc";
 /** What GRUB's BIOS core image needs to find /boot/grub on the root filesystem and print errors. */
@@ -34,7 +34,7 @@ const GRUB_PC_CORE_MODULES = [
 ];
 
 const fail = (what: string, cause?: unknown) =>
-  new Error(`package: bootable: ${what}`, cause === undefined ? undefined : { cause });
+  new StepError("package", "bootable", what, cause === undefined ? undefined : { cause });
 
 async function linkKernel(rootfs: string): Promise<string> {
   const boot = inTree(rootfs, "/boot");

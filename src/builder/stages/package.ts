@@ -25,10 +25,10 @@ import { sha256File, sha256State } from "../disk/sha256.js";
 import { writeTarball } from "../disk/tarball.js";
 import { tooSmallMessage } from "../disk/too-small.js";
 import { removeArtifactsState, writeArtifactsState } from "../artifacts-state.js";
-import { workspacePaths, type StageContext, type Step } from "../stage.js";
+import { StepError, workspacePaths, type StageContext, type Step } from "../stage.js";
 
 const fail = (what: string, cause?: unknown) =>
-  new Error(`package: package: ${what}`, cause === undefined ? undefined : { cause });
+  new StepError("package", "package", what, cause === undefined ? undefined : { cause });
 
 async function timed<T>(ctx: StageContext, what: string, work: () => Promise<T>): Promise<T> {
   const start = Date.now();
@@ -221,7 +221,7 @@ export const packageStep: Step = {
       for (const a of result)
         ctx.log.info({ format: a.format, size: a.size, sha256: a.sha256 }, `package: ${a.path}`);
     } catch (error) {
-      if (error instanceof Error && error.message.startsWith("package: ")) throw error;
+      if (error instanceof StepError) throw error;
       throw fail((error as Error).message, error);
     } finally {
       for (const file of partials.values()) await rm(file, { force: true });

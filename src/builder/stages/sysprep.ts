@@ -12,9 +12,9 @@ import {
   REMOVED_GLOBS,
 } from "../disk/sysprep-paths.js";
 import { inTree, lstatOrUndefined, readTreeFile, replaceFile, replaceSymlink } from "../disk/tree-files.js";
-import { workspacePaths, type StageContext, type Step } from "../stage.js";
+import { StepError, workspacePaths, type StageContext, type Step } from "../stage.js";
 
-const fail = (what: string) => new Error(`package: sysprep: ${what}`);
+const fail = (what: string) => new StepError("package", "sysprep", what);
 
 async function entries(dir: string) {
   const stat = await lstatOrUndefined(dir);

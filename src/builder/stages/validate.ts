@@ -31,7 +31,7 @@ import {
   type Accel,
   type Firmware,
 } from "../disk/qemu-boot.js";
-import { workspacePaths, type StageContext, type Step } from "../stage.js";
+import { StepError, workspacePaths, type StageContext, type Step } from "../stage.js";
 import { artifactsStateFile, readArtifactsState } from "../artifacts-state.js";
 
 export const CONSOLE_LOG_FILE = "console.log";
@@ -39,7 +39,7 @@ export const CONSOLE_LOG_FILE = "console.log";
 export const CHECKS_STATE_FILE = "checks.json";
 
 const fail = (what: string, cause?: unknown) =>
-  new Error(`validate: boot: ${what}`, cause === undefined ? undefined : { cause });
+  new StepError("validate", "boot", what, cause === undefined ? undefined : { cause });
 
 async function bootDisk(workspace: string): Promise<Artifact> {
   const artifacts = await readArtifactsState(workspace).catch((e: unknown) => {
