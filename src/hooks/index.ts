@@ -1,10 +1,10 @@
-import type { CustomizeRequest, CustomizeResponse, SyncRequest, SyncResponse } from "./types.js";
+import type { CustomizeRequest, CustomizeResponse, HookOptions, SyncRequest, SyncResponse } from "./types.js";
 import { customize } from "./customize.js";
 import { finalize } from "./finalize.js";
 import { memoizedResolver } from "./resolve.js";
-import { sync, type HookOptions } from "./sync.js";
+import { sync } from "./sync.js";
 
-export type { HookOptions } from "./sync.js";
+export type { HookOptions } from "./types.js";
 
 export interface Hooks {
   customize(req: CustomizeRequest): CustomizeResponse;

@@ -1,6 +1,6 @@
 // Reading what Metacontroller observed: children and related objects by type, whichever hook
 // version keyed them (v1: name, v2: namespace/name), and the build Pod's container states.
-import type { V1ContainerStatus, V1Job, V1Pod } from "@kubernetes/client-node";
+import type { V1ContainerStatus, V1Job, V1Pod, V1Secret } from "@kubernetes/client-node";
 import { LABEL_BUILD_ID, LABEL_COMPONENT, type Stage } from "../api/constants.js";
 import { stageOfContainer, type PodLayout } from "../plan/stage-table.js";
 import type { KubeObject, ObjectMap } from "./types.js";
@@ -29,6 +29,17 @@ export function buildPods(related: ObjectMap, buildId: string, component: string
     .filter((p) => p.metadata?.labels?.[LABEL_BUILD_ID] === buildId)
     .filter((p) => p.metadata?.labels?.[LABEL_COMPONENT] === component)
     .sort(byCreation);
+}
+
+/** The user's Secrets Metacontroller observed in `namespace`, by name: their data, or undefined. */
+export function secretLookup(related: ObjectMap, namespace: string) {
+  const secrets = objectsOf<V1Secret>(related, TYPE.Secret).filter(
+    (s) => (s.metadata?.namespace ?? namespace) === namespace,
+  );
+  return (name: string) => {
+    const found = findByName(secrets, name);
+    return found ? (found.data ?? {}) : undefined;
+  };
 }
 
 function byCreation(a: V1Pod, b: V1Pod): number {

@@ -2,42 +2,23 @@
 // replica answers any call the same way; time enters only where a condition changes and when a
 // build is scheduled.
 import type { V1Job, V1Secret } from "@kubernetes/client-node";
-import { COMPONENT_BUILD, CONDITION, PHASE } from "../api/constants.js";
-import { readRecordedStatus, type RecordedStatus } from "../api/status-entries.js";
+import { COMPONENT_BUILD, CONDITION, PHASE, REASON } from "../api/constants.js";
+import type { RecordedStatus } from "../api/status-entries.js";
 import { describeErrors, type FieldError } from "../api/validate.js";
 import type { BuildPlan } from "../plan/plan.js";
 import { secretDataRedactor } from "../plan/redact.js";
-import { podLayout } from "../plan/stage-table.js";
+import { podLayout, type PodLayout } from "../plan/stage-table.js";
 import { buildState, type BuildState } from "./build-state.js";
-import { mergeOutputs, statusParts } from "./build-status.js";
+import { mergeOutputs, statusParts, type StatusParts } from "./build-status.js";
 import { newConfigMap } from "./children/configmap.js";
 import { newBuildJob, type JobNames } from "./children/job.js";
 import { buildLabels } from "./children/labels.js";
-import { describeMissing, newSecret, projectSecretData } from "./children/secret.js";
+import { describeMissing, newSecret, projectSecretData, type ProjectedSecret } from "./children/secret.js";
 import { withTransitionTimes, type ConditionInput } from "./conditions.js";
 import { resolveBuild, type Resolver } from "./resolve.js";
-import { buildPods, findByName, objectsOf, rfc3339, TYPE } from "./observe.js";
-import type { KubeObject, ObjectMap, Parent, SyncRequest, SyncResponse } from "./types.js";
-
-export interface HookOptions {
-  /** Image that runs `bib stage ...` and `bib cleanup`, unless spec.builder.image overrides it. */
-  builderImage: string;
-}
-
-/** Read field by field and entry by entry: what this version cannot read is kept, never dropped. */
-export function previousStatus(parent: Parent): RecordedStatus {
-  return readRecordedStatus(parent.status);
-}
-
-export function secretLookup(related: ObjectMap, namespace: string) {
-  const secrets = objectsOf<V1Secret>(related, TYPE.Secret).filter(
-    (s) => (s.metadata?.namespace ?? namespace) === namespace,
-  );
-  return (name: string) => {
-    const found = findByName(secrets, name);
-    return found ? (found.data ?? {}) : undefined;
-  };
-}
+import { buildPods, findByName, objectsOf, rfc3339, secretLookup, TYPE } from "./observe.js";
+import { compactStatus, previousStatus } from "./status.js";
+import type { HookOptions, KubeObject, ObjectMap, SyncRequest, SyncResponse } from "./types.js";
 
 export function sync(
   req: SyncRequest,
@@ -61,8 +42,8 @@ function invalidSpec(
 ): SyncResponse {
   const message = `invalid spec: ${describeErrors(errors)}`;
   const conditions: ConditionInput[] = [
-    { type: CONDITION.SpecValid, status: "False", reason: "InvalidSpec", message },
-    { type: CONDITION.Ready, status: "False", reason: "InvalidSpec", message: "the spec is invalid" },
+    { type: CONDITION.SpecValid, status: "False", reason: REASON.InvalidSpec, message },
+    { type: CONDITION.Ready, status: "False", reason: REASON.InvalidSpec, message: "the spec is invalid" },
   ];
   const outputs = mergeOutputs(buildId, undefined, previous);
   return {
@@ -85,109 +66,154 @@ function syncBuild(
   now: Date,
   options: HookOptions,
 ): SyncResponse {
-  const { namespace } = plan.imageBuild;
-  const name = plan.buildName;
-  const labels = buildLabels(plan.imageBuild.name, plan.buildId, COMPONENT_BUILD);
-  const observedJob = findByName(objectsOf<V1Job>(req.children, TYPE.Job), name);
-  const observedSecret = findByName(objectsOf<V1Secret>(req.children, TYPE.Secret), name);
-  const pods = buildPods(req.related, plan.buildId, COMPONENT_BUILD);
   const layout = podLayout(plan);
-  const projected = projectSecretData(plan.secrets, secretLookup(req.related, namespace));
-  // A Secret that was projected before keeps its data when the user's Secret is gone later.
-  const secretData = projected.ok ? projected.data : observedSecret?.data;
+  const observed = observedChildren(req, plan);
+  const secrets = buildSecrets(req, plan, observed.secret);
   const state = buildState({
-    job: observedJob,
-    pods,
+    job: observed.job,
+    pods: buildPods(req.related, plan.buildId, COMPONENT_BUILD),
     previous,
     buildId: plan.buildId,
     timeoutSeconds: plan.builder.timeoutSeconds,
     layout,
     now,
     // What the build Pod can print: the values of its Secret.
-    redact: secretDataRedactor(secretData),
+    redact: secretDataRedactor(secrets.data),
   });
-
-  const names: JobNames = { job: name, configMap: name, ...(plan.secrets.length ? { secret: name } : {}) };
-  const timestamp = buildTimestamp(observedJob, previous, plan.buildId, now);
-
-  const configMap = newConfigMap(name, plan, labels, {}, planDocument);
-  const secret = names.secret && secretData ? newSecret(name, namespace, labels, secretData) : undefined;
-  const job = newBuildJob(
-    plan,
-    names,
-    { builderImage: plan.builder.image ?? options.builderImage, timestamp, labels },
-    layout,
-  );
-
-  const secretsBlocked = !projected.ok && state.kind === "pending";
-  const specValid: ConditionInput = {
-    type: CONDITION.SpecValid,
-    status: "True",
-    reason: "Valid",
-    message: "the spec is valid",
-  };
-  const secretsCondition: ConditionInput = projected.ok
-    ? {
-        type: CONDITION.SecretsResolved,
-        status: "True",
-        reason: plan.secrets.length ? "Resolved" : "NoSecretsReferenced",
-        message: plan.secrets.length
-          ? `projected ${Object.keys(projected.data).length} key(s) into Secret ${name}`
-          : "the spec references no Secrets",
-      }
-    : {
-        type: CONDITION.SecretsResolved,
-        status: "False",
-        reason: projected.missing.some((m) => m.key) ? "SecretKeyNotFound" : "SecretNotFound",
-        message: describeMissing(projected.missing),
-      };
-
-  const desired = desiredChildren(state, secretsBlocked, req.children, { configMap, secret, job });
-  const nowText = rfc3339(now);
+  const timestamp = buildTimestamp(observed.job, previous, plan.buildId, now);
+  const rendered = renderedChildren(plan, planDocument, secrets.data, timestamp, layout, options);
+  const secretsBlocked = !secrets.projected.ok && state.kind === "pending";
+  const children = desiredChildren(state, secretsBlocked, req.children, rendered);
 
   if (state.kind === "recorded") {
-    return { status: compactStatus({ ...previous, observedGeneration: undefined }), children: desired };
+    return { status: compactStatus({ ...previous, observedGeneration: undefined }), children };
   }
-  if (secretsBlocked) {
-    const message = `waiting for Secrets: ${secretsCondition.message}`;
-    return {
-      status: compactStatus({
-        phase: PHASE.Pending,
-        buildId: plan.buildId,
-        message,
-        conditions: withTransitionTimes(
-          [
-            specValid,
-            secretsCondition,
-            { type: CONDITION.Ready, status: "False", reason: "SecretsNotResolved", message },
-          ],
-          previous.conditions,
-          nowText,
-        ),
-        ...mergeOutputs(plan.buildId, undefined, previous),
-      }),
-      children: desired,
-    };
-  }
-  const parts = statusParts(plan, state)!;
+  const secretsCondition = secretsResolved(plan, secrets.projected);
+  if (secretsBlocked) return { status: waitingForSecrets(plan, secretsCondition, previous, now), children };
   return {
-    status: compactStatus({
-      phase: parts.phase,
-      ...(parts.stage ? { stage: parts.stage } : {}),
-      buildId: plan.buildId,
-      startTime: rfc3339(new Date(timestamp * 1000)),
-      ...(parts.completionTime ? { completionTime: parts.completionTime } : {}),
-      message: parts.message,
-      conditions: withTransitionTimes(
-        [specValid, secretsCondition, ...parts.conditions],
-        previous.conditions,
-        nowText,
-      ),
-      ...mergeOutputs(plan.buildId, parts.result, previous),
-    }),
-    children: desired,
+    status: buildStatus(plan, statusParts(plan, state)!, timestamp, secretsCondition, previous, now),
+    children,
     ...(state.kind === "awaiting-result" ? { resyncAfterSeconds: 5 } : {}),
   };
+}
+
+/** The build's Job and Secret as Metacontroller observed them. */
+function observedChildren(req: SyncRequest, plan: BuildPlan) {
+  return {
+    job: findByName(objectsOf<V1Job>(req.children, TYPE.Job), plan.buildName),
+    secret: findByName(objectsOf<V1Secret>(req.children, TYPE.Secret), plan.buildName),
+  };
+}
+
+/** The keys the build needs from the user's Secrets, and the data its own Secret holds. */
+function buildSecrets(req: SyncRequest, plan: BuildPlan, observedSecret: V1Secret | undefined) {
+  const projected = projectSecretData(plan.secrets, secretLookup(req.related, plan.imageBuild.namespace));
+  // A Secret that was projected before keeps its data when the user's Secret is gone later.
+  const data = projected.ok ? projected.data : observedSecret?.data;
+  return { projected, data };
+}
+
+interface RenderedChildren {
+  configMap: KubeObject | object;
+  secret: object | undefined;
+  job: object;
+}
+
+function renderedChildren(
+  plan: BuildPlan,
+  planDocument: string,
+  secretData: Record<string, string> | undefined,
+  timestamp: number,
+  layout: PodLayout,
+  options: HookOptions,
+): RenderedChildren {
+  const name = plan.buildName;
+  const labels = buildLabels(plan.imageBuild.name, plan.buildId, COMPONENT_BUILD);
+  const names: JobNames = { job: name, configMap: name, ...(plan.secrets.length ? { secret: name } : {}) };
+  const { namespace } = plan.imageBuild;
+  return {
+    configMap: newConfigMap(name, plan, labels, {}, planDocument),
+    secret: names.secret && secretData ? newSecret(name, namespace, labels, secretData) : undefined,
+    job: newBuildJob(
+      plan,
+      names,
+      { builderImage: plan.builder.image ?? options.builderImage, timestamp, labels },
+      layout,
+    ),
+  };
+}
+
+const SPEC_VALID: ConditionInput = {
+  type: CONDITION.SpecValid,
+  status: "True",
+  reason: REASON.Valid,
+  message: "the spec is valid",
+};
+
+function secretsResolved(plan: BuildPlan, projected: ProjectedSecret): ConditionInput {
+  if (!projected.ok) {
+    return {
+      type: CONDITION.SecretsResolved,
+      status: "False",
+      reason: projected.missing.some((m) => m.key) ? REASON.SecretKeyNotFound : REASON.SecretNotFound,
+      message: describeMissing(projected.missing),
+    };
+  }
+  return {
+    type: CONDITION.SecretsResolved,
+    status: "True",
+    reason: plan.secrets.length ? REASON.Resolved : REASON.NoSecretsReferenced,
+    message: plan.secrets.length
+      ? `projected ${Object.keys(projected.data).length} key(s) into Secret ${plan.buildName}`
+      : "the spec references no Secrets",
+  };
+}
+
+/** A build whose Secrets are missing before its Job exists waits for them. */
+function waitingForSecrets(
+  plan: BuildPlan,
+  secretsCondition: ConditionInput,
+  previous: RecordedStatus,
+  now: Date,
+): RecordedStatus {
+  const message = `waiting for Secrets: ${secretsCondition.message}`;
+  const ready: ConditionInput = {
+    type: CONDITION.Ready,
+    status: "False",
+    reason: REASON.SecretsNotResolved,
+    message,
+  };
+  return compactStatus({
+    phase: PHASE.Pending,
+    buildId: plan.buildId,
+    message,
+    conditions: withTransitionTimes([SPEC_VALID, secretsCondition, ready], previous.conditions, rfc3339(now)),
+    ...mergeOutputs(plan.buildId, undefined, previous),
+  });
+}
+
+function buildStatus(
+  plan: BuildPlan,
+  parts: StatusParts,
+  timestamp: number,
+  secretsCondition: ConditionInput,
+  previous: RecordedStatus,
+  now: Date,
+): RecordedStatus {
+  return compactStatus({
+    phase: parts.phase,
+    ...(parts.stage ? { stage: parts.stage } : {}),
+    buildId: plan.buildId,
+    startTime: rfc3339(new Date(timestamp * 1000)),
+    ...(parts.completionTime ? { completionTime: parts.completionTime } : {}),
+    message: parts.message,
+    conditions: withTransitionTimes(
+      [SPEC_VALID, secretsCondition, ...parts.conditions],
+      previous.conditions,
+      rfc3339(now),
+    ),
+    ...mergeOutputs(plan.buildId, parts.result, previous),
+  });
 }
 
 /**
@@ -199,7 +225,7 @@ function desiredChildren(
   state: BuildState,
   secretsBlocked: boolean,
   observed: ObjectMap,
-  rendered: { configMap: KubeObject | object; secret: object | undefined; job: object },
+  rendered: RenderedChildren,
 ): KubeObject[] {
   const all = [rendered.configMap, rendered.secret, rendered.job].filter(Boolean) as KubeObject[];
   if (state.kind === "recorded" || state.kind === "lost") return all.filter((c) => isObserved(observed, c));
@@ -228,14 +254,4 @@ function buildTimestamp(
     if (!Number.isNaN(t)) return Math.floor(t / 1000);
   }
   return Math.floor(now.getTime() / 1000);
-}
-
-/** No empty lists or undefined fields: status is written as the API server would store it. */
-export function compactStatus(status: RecordedStatus): RecordedStatus {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(status)) {
-    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
-    out[key] = value;
-  }
-  return out as RecordedStatus;
 }

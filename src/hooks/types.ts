@@ -88,6 +88,11 @@ export const customizeRequestSchema = z.looseObject({
 });
 export type CustomizeRequest = z.output<typeof customizeRequestSchema>;
 
+export interface HookOptions {
+  /** Image that runs `bib stage ...` and `bib cleanup`, unless spec.builder.image overrides it. */
+  builderImage: string;
+}
+
 export interface SyncResponse {
   status: RecordedStatus;
   children: KubeObject[];
