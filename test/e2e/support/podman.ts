@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { closeSync, createReadStream, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { stringify } from "yaml";
@@ -71,7 +71,7 @@ export interface PlayablePod {
 const INIT_TYPE_ANNOTATION = "io.podman.annotations.init.container.type";
 
 /**
- * The Job's Pod template as a Pod podman runs. Three things the kubelet does and podman 4.3 does
+ * The Job's Pod template as a Pod podman runs. Four things the kubelet does and podman 4.3 does
  * not are done here:
  * - Secret volumes: podman crashes on a `secret:` volume without `optional`, and with it leaves
  *   the values base64-encoded. The kubelet decodes them, so the Secret is written out decoded, with
@@ -112,7 +112,10 @@ export async function playablePod(children: KubeObject[], workDir: string): Prom
     volumes.push({ name: v.name, hostPath: { path: dir, type: "Directory" } });
   }
   const terminationLog = path.join(workDir, "termination-log");
+  // As the kubelet makes it: 0666 whatever the umask, so that any uid in the container (also root
+  // of a user namespace, which does not own a file of the node's root) can write it.
   await writeFile(terminationLog, "");
+  await chmod(terminationLog, 0o666);
   volumes.push({ name: "termination-log", hostPath: { path: terminationLog, type: "File" } });
   const main = spec.containers[0]!;
   main.volumeMounts = [
@@ -201,17 +204,41 @@ export async function removePod(playable: PlayablePod): Promise<void> {
   }
 }
 
+/**
+ * The kubelet gives a `hostUsers: false` Pod 65536 ids of its own (uid 0 to 65535 inside, as a
+ * Debian root's owners need: nobody is 65534). podman 4.3 plays such a Pod with `--userns=auto`,
+ * whose default size is only 1024 ids (chown to uid 1024 and above fails with EINVAL), so the size
+ * the kubelet uses is asked for, unless a test asks for another.
+ */
+export const KUBELET_USERNS_IDS = 65536;
+function userNamespaceArgs(pod: V1Pod, ids = KUBELET_USERNS_IDS): string[] {
+  return pod.spec!.hostUsers === false ? [`--userns=auto:size=${ids}`] : [];
+}
+
+export interface RunOptions {
+  /** How many ids a `hostUsers: false` Pod's namespace maps (default: the kubelet's). */
+  userNamespaceIds?: number;
+}
+
 /** Plays the Pod (on podman's own Pod network, as a kubelet would) and waits for it to end. */
-export async function runPod(playable: PlayablePod, workDir: string): Promise<PodRun> {
+export async function runPod(
+  playable: PlayablePod,
+  workDir: string,
+  options: RunOptions = {},
+): Promise<PodRun> {
   const name = playable.pod.metadata!.name!;
   const file = path.join(workDir, "pod.yaml");
   await writeFile(file, playable.yaml);
   await removePod(playable);
   const started = performance.now();
   // kube play runs the init containers in order before it returns; a failing one fails it.
-  const played = await run("podman", ["kube", "play", file], {
-    captureStdout: true,
-  }).catch((error: Error) => error);
+  const played = await run(
+    "podman",
+    ["kube", "play", ...userNamespaceArgs(playable.pod, options.userNamespaceIds), file],
+    {
+      captureStdout: true,
+    },
+  ).catch((error: Error) => error);
   const main = playable.pod.spec!.containers[0]!.name;
   if (!(played instanceof Error)) await podman(["wait", `${name}-${main}`]).catch(() => undefined);
   const seconds = (performance.now() - started) / 1000;
