@@ -118,12 +118,16 @@ if ! podman image exists "$BASE_IMAGE"; then
 fi
 
 # --- the two images ------------------------------------------------------------------------------
+# Stages that do not depend on each other build at once (the builder's npm/tsc stage beside its apt
+# layer). The apt layer finds the .deb files this machine's apt already downloaded (install-deps.sh
+# installs the same Debian 12 packages): an overlay, so nothing the build writes reaches the host.
 build() {
   local tag=$1 file=$2 ignore=$3
   shift 3
-  local start ms
+  local start ms debs=()
+  [ -d /var/cache/apt/archives ] && debs=(--volume /var/cache/apt/archives:/var/cache/apt/archives:O)
   start=$(date +%s%N)
-  podman build --network host --layers --ignorefile "$ignore" -f "$file" -t "$tag" "$@" .
+  podman build --network host --layers --jobs 2 "${debs[@]}" --ignorefile "$ignore" -f "$file" -t "$tag" "$@" .
   ms=$((($(date +%s%N) - start) / 1000000))
   echo "images: $tag built in $((ms / 1000)).$(printf %03d $((ms % 1000))) s"
 }
