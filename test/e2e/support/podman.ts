@@ -197,7 +197,16 @@ function containerLogs(id: string): string {
 /** Removes a Pod of that name and the volumes podman made for it (named after the Pod's volumes). */
 export async function removePod(playable: PlayablePod): Promise<void> {
   const name = playable.pod.metadata!.name!;
-  await podman(["pod", "rm", "--force", "--ignore", name]);
+  // podman 4.3 may still hold a just-exited container's shm mount (EBUSY on unlinkat): try again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await podman(["pod", "rm", "--force", "--ignore", name]);
+      break;
+    } catch (error) {
+      if (attempt >= 5 || !/device or resource busy/.test(String(error))) throw error;
+      await new Promise((r) => setTimeout(r, 1000 * attempt));
+    }
+  }
   for (const v of playable.pod.spec!.volumes ?? []) {
     const named = v.emptyDir ? v.name : v.configMap ? v.configMap.name : undefined;
     if (named) await podman(["volume", "rm", "--force", named]).catch(() => undefined);
