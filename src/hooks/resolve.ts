@@ -4,6 +4,7 @@
 // is most of a sync's cost, so each hook instance keeps a small memo. The memo changes no answer:
 // an entry is a pure function of its key, and entries are frozen so that no caller can change one.
 import type { FieldError } from "../api/validate.js";
+import { ByteLru } from "../plan/byte-lru.js";
 import { rebuildAnnotation, resolvePlan, type ParentObject, type PlanResult } from "../plan/plan.js";
 import { canonicalJson } from "../plan/canonical-json.js";
 import { planDocument } from "../plan/plan-document.js";
@@ -74,12 +75,7 @@ function entryBytes(key: string, resolved: ResolvedBuild): number {
 }
 
 export function memoizedResolver(limits: MemoLimits = DEFAULT_MEMO_LIMITS): Resolver {
-  const memo = new Map<string, { resolved: ResolvedBuild; bytes: number }>();
-  let bytes = 0;
-  const drop = (key: string) => {
-    bytes -= memo.get(key)?.bytes ?? 0;
-    memo.delete(key);
-  };
+  const memo = new ByteLru<string, ResolvedBuild>({ maxEntries: limits.entries, maxBytes: limits.maxBytes });
   return (parent) => {
     // Without recursion, as the spec has not been validated yet (canonical-json.ts).
     const key = canonicalJson([
@@ -90,20 +86,9 @@ export function memoizedResolver(limits: MemoLimits = DEFAULT_MEMO_LIMITS): Reso
     ]);
     if (key.length > limits.maxKeyBytes) return resolveBuild(parent);
     const hit = memo.get(key);
-    if (hit) {
-      memo.delete(key);
-      memo.set(key, hit);
-      return hit.resolved;
-    }
+    if (hit) return hit;
     const resolved = deepFreeze(resolveBuild(parent));
-    const size = entryBytes(key, resolved);
-    if (size > limits.maxBytes) return resolved;
-    memo.set(key, { resolved, bytes: size });
-    bytes += size;
-    for (const [oldest] of memo) {
-      if (memo.size <= limits.entries && bytes <= limits.maxBytes) break;
-      drop(oldest);
-    }
+    memo.set(key, resolved, entryBytes(key, resolved));
     return resolved;
   };
 }

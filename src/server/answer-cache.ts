@@ -10,6 +10,7 @@
 // those used to exhaust the Deployment's 192 MiB heap. Such answers are not kept at all (computing
 // one again is cheap next to holding it), and expired answers are dropped as soon as they expire.
 import { createHash } from "node:crypto";
+import { ByteLru } from "../plan/byte-lru.js";
 
 export interface AnswerCacheOptions {
   /** Most answers kept, whatever their size. */
@@ -37,12 +38,6 @@ export interface AnswerCache {
   size(): { entries: number; bytes: number };
 }
 
-interface Entry {
-  answer: string;
-  bytes: number;
-  expires: number;
-}
-
 /** What an entry costs beside its answer's bytes: the key (64 hex digits) and bookkeeping. */
 const ENTRY_OVERHEAD_BYTES = 200;
 
@@ -50,23 +45,23 @@ export function createAnswerCache(
   options: AnswerCacheOptions = DEFAULT_ANSWER_CACHE,
   clock: () => number = Date.now,
 ): AnswerCache {
-  // Least recently used first.
-  const byUse = new Map<string, Entry>();
-  // Soonest to expire first: every answer lives ttlMs from when it was set, so this is set order.
-  const byExpiry = new Map<string, Entry>();
-  let bytes = 0;
+  // When each answer expires, soonest first: every answer lives ttlMs from when it was set, so this
+  // is set order.
+  const byExpiry = new Map<string, number>();
+  const byUse = new ByteLru<string, string>({
+    maxEntries: options.entries,
+    maxBytes: options.maxBytes,
+    onEvict: (key) => byExpiry.delete(key),
+  });
 
   const drop = (key: string) => {
-    const entry = byUse.get(key);
-    if (!entry) return;
     byUse.delete(key);
     byExpiry.delete(key);
-    bytes -= entry.bytes;
   };
   const dropExpired = () => {
     const now = clock();
-    for (const [key, entry] of byExpiry) {
-      if (entry.expires > now) break;
+    for (const [key, expires] of byExpiry) {
+      if (expires > now) break;
       drop(key);
     }
   };
@@ -76,11 +71,7 @@ export function createAnswerCache(
       createHash("sha256").update(hook).update("\0").update(requestBody).digest("hex"),
     get(key) {
       dropExpired();
-      const hit = byUse.get(key);
-      if (!hit) return undefined;
-      byUse.delete(key);
-      byUse.set(key, hit);
-      return hit.answer;
+      return byUse.get(key);
     },
     set(key, answer) {
       dropExpired();
@@ -88,20 +79,14 @@ export function createAnswerCache(
       // UTF-8 takes at least a byte per UTF-16 unit: the length alone rules out most large answers.
       if (answer.length > options.maxAnswerBytes) return;
       const answerBytes = Buffer.byteLength(answer);
-      const size = answerBytes + ENTRY_OVERHEAD_BYTES;
-      if (answerBytes > options.maxAnswerBytes || size > options.maxBytes) return;
-      const entry = { answer, bytes: size, expires: clock() + options.ttlMs };
-      byUse.set(key, entry);
-      byExpiry.set(key, entry);
-      bytes += size;
-      for (const [oldest] of byUse) {
-        if (bytes <= options.maxBytes && byUse.size <= options.entries) break;
-        drop(oldest);
+      if (answerBytes > options.maxAnswerBytes) return;
+      if (byUse.set(key, answer, answerBytes + ENTRY_OVERHEAD_BYTES)) {
+        byExpiry.set(key, clock() + options.ttlMs);
       }
     },
     size() {
       dropExpired();
-      return { entries: byUse.size, bytes };
+      return { entries: byUse.size, bytes: byUse.bytes };
     },
   };
 }
