@@ -19,32 +19,7 @@ import { run } from "../../src/util/exec.js";
 import { bib } from "../../test/e2e/support/bib-cli.js";
 import { referenceImageBuild } from "../../test/e2e/support/reference-build.js";
 import { makeBaseVmDisk, packerQemuBuild, probeAccel } from "./packer-qemu.js";
-
-interface Row {
-  stage: string;
-  step: string;
-  outcome: string;
-  seconds: number;
-}
-
-/** Rows of the timing table `bib build` prints. */
-function timingRows(stdout: string): Row[] {
-  const rows: Row[] = [];
-  for (const line of stdout.split("\n")) {
-    const m =
-      /^(base|provision|package|validate|publish)\s+(.+?)\s+(ok|cached|failed|skipped)\s+([\d.]+)$/.exec(
-        line.trim(),
-      );
-    if (m) rows.push({ stage: m[1]!, step: m[2]!, outcome: m[3]!, seconds: Number(m[4]) });
-  }
-  return rows;
-}
-
-function perStage(rows: Row[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const r of rows) out[r.stage] = (out[r.stage] ?? 0) + r.seconds;
-  return out;
-}
+import { perStage, timingRows } from "./timing-table.js";
 
 async function timed(work: () => Promise<unknown>): Promise<number> {
   const start = performance.now();

@@ -15,6 +15,7 @@ import {
   type AwsStandin,
 } from "../support/aws-standin/server.js";
 import { snapshotMatchesFile } from "../support/aws-standin/readback.js";
+import { imageBuild } from "../support/fixtures.js";
 import { awsPublisher } from "../../src/publish/aws/publisher.js";
 import { standinCredentialFiles } from "../support/aws-standin/fixtures.js";
 import {
@@ -101,12 +102,7 @@ beforeAll(async () => {
     }),
   );
   const docs = [
-    {
-      apiVersion: "bib.dev/v1alpha1",
-      kind: "ImageBuild",
-      metadata: { name: "golden", namespace: "images" },
-      spec,
-    },
+    imageBuild(spec, { name: "golden" }),
     {
       apiVersion: "v1",
       kind: "Secret",
@@ -159,15 +155,7 @@ describe("bib publish / bib cleanup", () => {
 
   it("exits non-zero naming the Secret when the -f files lack it", { timeout: 60_000 }, async () => {
     const lonely = path.join(dir, "lonely.yaml");
-    await writeFile(
-      lonely,
-      stringify({
-        apiVersion: "bib.dev/v1alpha1",
-        kind: "ImageBuild",
-        metadata: { name: "golden", namespace: "images" },
-        spec,
-      }),
-    );
+    await writeFile(lonely, stringify(imageBuild(spec, { name: "golden" })));
     const result = await bib(["publish", "-f", lonely, "--from", path.join(dir, "out")]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(

@@ -8,14 +8,9 @@ import { imageBuildCrd } from "../../src/api/crd.js";
 import { FORMATS } from "../../src/api/schema.js";
 import { validateSpec } from "../../src/api/validate.js";
 import { crdValidator } from "../support/crd-validator.js";
+import { imageBuild } from "../support/fixtures.js";
 
 const validateCrd = crdValidator(imageBuildCrd());
-const object = (spec: unknown) => ({
-  apiVersion: "bib.dev/v1alpha1",
-  kind: "ImageBuild",
-  metadata: { name: "x" },
-  spec,
-});
 
 const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 const defined = (o: Record<string, unknown>) =>
@@ -112,7 +107,7 @@ describe("the CRD and the zod schema", () => {
   it("agree: the API server never rejects a spec the operator accepts", () => {
     fc.assert(
       fc.property(specs, (spec) => {
-        if (validateSpec(spec).ok) expect(validateCrd(object(spec))).toEqual([]);
+        if (validateSpec(spec).ok) expect(validateCrd(imageBuild(spec))).toEqual([]);
       }),
       { numRuns: 400 },
     );
@@ -127,7 +122,7 @@ describe("the CRD and the zod schema", () => {
         const zodPaths = result.ok
           ? []
           : result.errors.filter((e) => !ZOD_ONLY.has(`${e.path}: ${e.message}`)).map((e) => e.path);
-        const crdPaths = new Set(validateCrd(object(spec)).map((e) => e.path));
+        const crdPaths = new Set(validateCrd(imageBuild(spec)).map((e) => e.path));
         expect(crdPaths.size > 0).toBe(zodPaths.length > 0);
         // zod stops at the first failing check of a field (an over-long list is not parsed item by
         // item) and skips the spec-level rules when a field fails; the API server reports them all.
@@ -147,12 +142,12 @@ describe("the CRD and the zod schema", () => {
     for (const tags of [many, { ["k".repeat(128)]: "v" }, { "AWS:team": "x" }, { team: "v".repeat(256) }]) {
       const zod = validateSpec(withTags(tags));
       expect(zod.ok).toBe(false);
-      const crdPaths = validateCrd(object(withTags(tags))).map((e) => e.path);
+      const crdPaths = validateCrd(imageBuild(withTags(tags))).map((e) => e.path);
       expect(crdPaths.length).toBeGreaterThan(0);
       if (!zod.ok) expect(crdPaths.every((p) => p.startsWith("spec.publish.aws.tags"))).toBe(true);
     }
     const fortySix = Object.fromEntries(Object.entries(many).slice(0, 46));
     expect(validateSpec(withTags(fortySix)).ok).toBe(true);
-    expect(validateCrd(object(withTags(fortySix)))).toEqual([]);
+    expect(validateCrd(imageBuild(withTags(fortySix)))).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { imageBuildCrd, imageBuildOpenApiSchema, toStructural, type JsonSchema }
 import { CRD_PATH, renderCrdYaml } from "../../src/api/generate-crd.js";
 import { imageBuildStatusSchema, type ImageBuildStatus } from "../../src/api/schema.js";
 import { crdValidator, formatCrdErrors } from "../support/crd-validator.js";
+import { imageBuild } from "../support/fixtures.js";
 
 type Version = {
   name: string;
@@ -384,13 +385,7 @@ describe("status", () => {
 
   it("is fully declared in the CRD: nothing a hook writes is pruned or rejected", () => {
     const validate = crdValidator(crd);
-    const object = {
-      apiVersion: "bib.dev/v1alpha1",
-      kind: "ImageBuild",
-      metadata: { name: "x", namespace: "default" },
-      spec: { base: { image: "debian:bookworm" } },
-      status: fullStatus,
-    };
+    const object = imageBuild({ base: { image: "debian:bookworm" } }, {}, fullStatus);
     expect(formatCrdErrors(validate(object))).toEqual([]);
     expect(formatCrdErrors(validate({ ...object, status: { ...fullStatus, extra: 1 } }))).toEqual([
       'status.extra: unknown field "status.extra"',

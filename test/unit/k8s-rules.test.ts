@@ -13,20 +13,12 @@ import {
 import { compareQuantities, isWholeQuantity } from "../../src/api/quantity.js";
 import { validateSpec } from "../../src/api/validate.js";
 import { crdValidator } from "../support/crd-validator.js";
+import { imageBuild } from "../support/fixtures.js";
 
 const validateCrd = crdValidator(imageBuildCrd());
 const withBuilder = (builder: unknown) => ({ base: { debootstrap: { suite: "bookworm" } }, builder });
 const crdPaths = (builder: unknown) =>
-  [
-    ...new Set(
-      validateCrd({
-        apiVersion: "bib.dev/v1alpha1",
-        kind: "ImageBuild",
-        metadata: { name: "x" },
-        spec: withBuilder(builder),
-      }).map((e) => e.path),
-    ),
-  ].sort();
+  [...new Set(validateCrd(imageBuild(withBuilder(builder))).map((e) => e.path))].sort();
 const zodErrors = (builder: unknown) => {
   const r = validateSpec(withBuilder(builder));
   return r.ok ? [] : r.errors.map((e) => `${e.path}: ${e.message}`);
