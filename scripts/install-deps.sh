@@ -10,7 +10,7 @@ debian_packages=(
   # provision stage
   ansible
   # package stage: filesystems, partition table, ESP, conversions
-  e2fsprogs xfsprogs dosfstools mtools fdisk qemu-utils grub-efi-amd64-bin grub-pc-bin zstd pigz
+  e2fsprogs xfsprogs dosfstools mtools fdisk qemu-utils grub-efi-amd64-bin grub-pc-bin zstd isal
   # validate stage: boot the image
   qemu-system-x86 ovmf
   # tests and benchmarks: a real registry (and htpasswd for its auth), capability bounding sets, timing

@@ -172,7 +172,7 @@ async function diskArtifacts(
 
 /**
  * The disk chain (mkfs, then the conversions) and the tarball read the same tree and run at the
- * same time: mkfs.ext4 and qemu-img mostly wait on the disk while pigz keeps the cores busy.
+ * same time: mkfs.ext4 and qemu-img mostly wait on the disk while the compressor keeps a core busy.
  */
 async function packageAll(ctx: StageContext, partials: Map<Format, string>): Promise<Artifact[]> {
   const { plan } = ctx;
