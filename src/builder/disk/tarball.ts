@@ -34,14 +34,20 @@ export function tarArgs(tree: string, timestamp: number, threads: number): strin
   ];
 }
 
+export interface TarballOptions {
+  signal?: AbortSignal;
+  /** Compression threads; every core by default. The bytes are the same for any count. */
+  threads?: number;
+}
+
 /** Writes the tarball and hashes its bytes on their way to the file: no second read to checksum it. */
 export async function writeTarball(
   tree: string,
   output: string,
   timestamp: number,
-  signal?: AbortSignal,
+  { signal, threads = availableParallelism() }: TarballOptions = {},
 ): Promise<{ size: number; sha256: string }> {
-  const child = spawn("tar", tarArgs(tree, timestamp, availableParallelism()), {
+  const child = spawn("tar", tarArgs(tree, timestamp, threads), {
     stdio: ["ignore", "pipe", "pipe"],
     signal,
   });

@@ -188,7 +188,9 @@ async function packageAll(ctx: StageContext, partials: Map<Format, string>): Pro
   if (plan.formats.includes("tgz")) {
     jobs.push(
       timed(ctx, "tarball written and hashed", async () => {
-        const { size, sha256 } = await writeTarball(rootfs, partial("tgz"), ctx.timestamp, ctx.signal);
+        const { size, sha256 } = await writeTarball(rootfs, partial("tgz"), ctx.timestamp, {
+          signal: ctx.signal,
+        });
         return [{ format: "tgz" as const, path: finalPath("tgz"), size, sha256 }];
       }),
     );
