@@ -20,22 +20,29 @@ export interface HashOptions {
   onBytes?: (done: number) => void;
 }
 
-/** The hash after the whole file, not yet digested: `copy()` it to hash the file plus more bytes. */
+/**
+ * The hash after the whole file, not yet digested: `copy()` it to hash the file plus more bytes.
+ * Two buffers take turns: the next chunk is read in libuv's thread pool while this one is hashed.
+ */
 export async function sha256State(file: string, options: HashOptions = {}): Promise<Hash> {
   const hash = createHash("sha256");
-  const buffer = Buffer.allocUnsafe(CHUNK);
+  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)] as const;
   const handle = await open(file, "r");
-  let done = 0;
+  let position = 0;
+  let reading = handle.read(buffers[0], 0, CHUNK, position);
   try {
-    for (;;) {
-      options.signal?.throwIfAborted();
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
+    for (let turn = 1; ; turn++) {
+      const { bytesRead, buffer } = await reading;
       if (bytesRead === 0) break;
+      options.signal?.throwIfAborted();
+      position += bytesRead;
+      reading = handle.read(buffers[turn % 2]!, 0, CHUNK, position);
       hash.update(buffer.subarray(0, bytesRead));
-      done += bytesRead;
-      options.onBytes?.(done);
+      options.onBytes?.(position);
     }
   } finally {
+    // The handle is closed only once no read is in flight on it.
+    await reading.catch(() => undefined);
     await handle.close();
   }
   return hash;
