@@ -48,6 +48,9 @@ async function build(label: string, tmp: string, cache: string, keep: boolean, e
     "--workspace",
     workspace,
   ];
+  // As in the edit-build-boot loop, where the edit gives the last build's writeback time to finish:
+  // no build pays for the gigabyte of artifacts the one before it left dirty in the page cache.
+  await run("sync", []);
   const result = await bib(keep ? [...args, "--keep-workspace"] : args);
   if (result.code !== 0) throw new Error(`${label} build failed: ${result.stderr}`);
   const rows = timingRows(result.stdout);
